@@ -1,0 +1,68 @@
+/*
+ * artifact.h - the artifact store interface: checkpoints, logs, metrics and
+ * final outputs live in it as objects named by keys ("jobs/<job>/...").
+ *
+ * Back ends: "file:///abs/dir" (file.c).  An S3 back end plugs in behind
+ * the same operations.  Keys are relative, use '/' as separator, and never
+ * contain "..", an empty segment or a leading '/'; hoist_artifact_key_valid()
+ * is the one check.  All functions return 0 on success and -1 with err set.
+ */
+#ifndef HOIST_ARTIFACT_H
+#define HOIST_ARTIFACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+
+struct hoist_artifact_store;
+
+/* Called once per key found by list; a nonzero return stops the listing. */
+typedef int (*hoist_artifact_list_cb)(const char *key, uint64_t size,
+				      void *arg);
+
+struct hoist_artifact_ops {
+	const char *scheme;
+	/* Stores the file at path under key; the object appears whole or
+	 * not at all. */
+	int (*put_file)(struct hoist_artifact_store *store, const char *key,
+			const char *path, struct hoist_err *err);
+	int (*put_bytes)(struct hoist_artifact_store *store, const char *key,
+			 const void *data, size_t len, struct hoist_err *err);
+	/* Writes the object to path (replacing it atomically). */
+	int (*get_file)(struct hoist_artifact_store *store, const char *key,
+			const char *path, struct hoist_err *err);
+	/* Appends the object to buf; fails if it exceeds buf->max. */
+	int (*get_bytes)(struct hoist_artifact_store *store, const char *key,
+			 struct hoist_buf *buf, struct hoist_err *err);
+	/* Deletes one object; a missing key is success. */
+	int (*remove)(struct hoist_artifact_store *store, const char *key,
+		      struct hoist_err *err);
+	/* Lists the keys that start with prefix, in no particular order. */
+	int (*list)(struct hoist_artifact_store *store, const char *prefix,
+		    hoist_artifact_list_cb cb, void *arg,
+		    struct hoist_err *err);
+	void (*close)(struct hoist_artifact_store *store);
+};
+
+struct hoist_artifact_store {
+	const struct hoist_artifact_ops *ops;
+	char url[1024];		/* the URL it was opened with */
+};
+
+/* Opens the store named by url; the caller closes it with
+ * hoist_artifact_close().  Fails with HOIST_E_INVALID for an unknown scheme
+ * or a malformed URL, naming the URL and the accepted forms. */
+int hoist_artifact_open(const char *url, struct hoist_artifact_store **out,
+			struct hoist_err *err);
+void hoist_artifact_close(struct hoist_artifact_store *store);
+
+/* Returns 1 if key is a valid object key, 0 otherwise. */
+int hoist_artifact_key_valid(const char *key);
+
+/* Deletes every object under prefix (which must end with '/'). */
+int hoist_artifact_remove_prefix(struct hoist_artifact_store *store,
+				 const char *prefix, struct hoist_err *err);
+
+#endif
