@@ -35,7 +35,13 @@ void hoist_err_prefix(struct hoist_err *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	size_t n = strlen(prefix);
+	if (n + 2 >= sizeof(err->msg))
+		return;
+	memcpy(err->msg, prefix, n);
+	memcpy(err->msg + n, ": ", 2);
+	memcpy(err->msg + n + 2, old, sizeof(err->msg) - n - 3);
+	err->msg[sizeof(err->msg) - 1] = '\0';
 }
 
 void hoist_err_clear(struct hoist_err *err)

@@ -273,3 +273,64 @@ void hoist_util_sha256_hex(const void *data, size_t len, char out[65])
 	}
 	out[64] = '\0';
 }
+
+static int is_executable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       access(path, X_OK) == 0;
+}
+
+int hoist_util_find_program(const char *name, char *out, size_t outlen,
+			    struct hoist_err *err)
+{
+	static const char *const build_dirs[] = {
+		"", "/../orchestrator", "/../worker", "/../cli",
+	};
+	char self[PATH_MAX];
+	const char *bin_dir = getenv("HOIST_BIN_DIR");
+	const char *path_env = getenv("PATH");
+	struct hoist_err ignored = HOIST_ERR_INIT;
+
+	if (bin_dir && *bin_dir) {
+		snprintf(out, outlen, "%s/%s", bin_dir, name);
+		if (is_executable(out))
+			return 0;
+	}
+	if (hoist_util_self_dir(self, sizeof(self), &ignored) == 0) {
+		for (size_t i = 0; i < sizeof(build_dirs) / sizeof(*build_dirs);
+		     i++) {
+			char dir[PATH_MAX];
+
+			snprintf(dir, sizeof(dir), "%s%s", self, build_dirs[i]);
+			if (snprintf(out, outlen, "%s/%s", dir, name) >=
+			    (int)outlen)
+				continue;
+			if (is_executable(out)) {
+				char *real = realpath(out, NULL);
+
+				if (real) {
+					snprintf(out, outlen, "%s", real);
+					free(real);
+				}
+				return 0;
+			}
+		}
+	}
+	while (path_env && *path_env) {
+		const char *colon = strchr(path_env, ':');
+		size_t len = colon ? (size_t)(colon - path_env) :
+				     strlen(path_env);
+
+		if (len > 0 && snprintf(out, outlen, "%.*s/%s", (int)len,
+					path_env, name) < (int)outlen &&
+		    is_executable(out))
+			return 0;
+		path_env = colon ? colon + 1 : NULL;
+	}
+	return hoist_err_set(err, HOIST_E_NOT_FOUND,
+			     "cannot find the '%s' executable; build hoist "
+			     "or set HOIST_BIN_DIR to the folder that holds it",
+			     name);
+}

@@ -42,6 +42,15 @@ int hoist_util_random_hex(char *out, size_t nbytes, struct hoist_err *err);
 /* Stores the directory of the running executable in out (size outlen). */
 int hoist_util_self_dir(char *out, size_t outlen, struct hoist_err *err);
 
+/*
+ * Finds the hoist executable name ("hoistd", "hoist-agent", "hoist") and
+ * stores its absolute path in out.  Looks in $HOIST_BIN_DIR, then next to
+ * the running executable, then in the sibling folders of a Meson build tree
+ * (../orchestrator, ../worker, ../cli), then in $PATH.
+ */
+int hoist_util_find_program(const char *name, char *out, size_t outlen,
+			    struct hoist_err *err);
+
 /* Returns $HOIST_HOME, or ~/.local/share/hoist, in out (size outlen). */
 int hoist_util_home_dir(char *out, size_t outlen, struct hoist_err *err);
 

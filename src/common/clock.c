@@ -1,9 +1,9 @@
-#include "common/time.h"
+#include "common/clock.h"
 
 #include <stdio.h>
 #include <time.h>
 
-int64_t hoist_time_now_ms(void)
+int64_t hoist_clock_now_ms(void)
 {
 	struct timespec ts;
 
@@ -11,7 +11,7 @@ int64_t hoist_time_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t hoist_time_mono_ms(void)
+int64_t hoist_clock_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -19,7 +19,7 @@ int64_t hoist_time_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void hoist_time_format_ms(int64_t ms, char *out, size_t outlen)
+void hoist_clock_format_ms(int64_t ms, char *out, size_t outlen)
 {
 	time_t sec;
 	struct tm tm;

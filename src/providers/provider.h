@@ -1,0 +1,116 @@
+/*
+ * provider.h - the compute provider interface of hoistd.
+ *
+ * A provider rents and destroys instances: the "local" provider runs each
+ * instance as a detached process tree on this machine, "vast" rents them
+ * on Vast.ai.  hoistd owns the only provider object and uses it from its
+ * event loop thread.
+ *
+ * Operations are asynchronous.  create, list and destroy return 0 when the
+ * operation was started, and then call their callback exactly once, later,
+ * from the event loop (never from inside the call).  They return -1 with
+ * err set when the operation could not be started, and then never call the
+ * callback.  The instance and list pointers passed to a callback are valid
+ * only during the callback.
+ */
+#ifndef HOIST_PROVIDER_H
+#define HOIST_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "common/err.h"
+
+enum hoist_provider_state {
+	HOIST_PINST_STARTING = 0,	/* created, loading, scheduling */
+	HOIST_PINST_RUNNING,		/* the machine runs the onstart script */
+	HOIST_PINST_EXITED,		/* the onstart process tree ended */
+	HOIST_PINST_LOST,		/* offline, outbid, unreachable, error */
+	HOIST_PINST_GONE,		/* destroyed or never existed */
+};
+
+struct hoist_provider_instance {
+	char id[64];			/* the provider's instance id */
+	char label[128];		/* hoist's label, "" when none */
+	int state;			/* enum hoist_provider_state */
+	char status[160];		/* the provider's own status words */
+	char offer[64];			/* offer or machine id */
+	char gpu_name[64];
+	int num_gpus;
+	double price_per_hour;		/* the verified rate in USD */
+	int64_t created_at_ms;
+};
+
+/* What hoistd asks for.  env holds "NAME=value" strings, NULL-terminated,
+ * and carries the attempt token: providers never log it. */
+struct hoist_instance_request {
+	const char *label;		/* unique; names orchestrator, job, attempt */
+	const char *job_id;
+	int attempt;
+	const json_t *profile;		/* the job spec's "profile" object */
+	const char *image;		/* container image, may be NULL */
+	const char *onstart;		/* shell script run when the instance starts */
+	const char *const *env;
+};
+
+typedef void (*hoist_provider_instance_cb)(
+	void *arg, const struct hoist_err *err,
+	const struct hoist_provider_instance *instance);
+
+typedef void (*hoist_provider_list_cb)(
+	void *arg, const struct hoist_err *err,
+	const struct hoist_provider_instance *instances, size_t count);
+
+struct hoist_provider;
+
+struct hoist_provider_ops {
+	const char *name;
+	/* Rents one instance for req; the callback gets it (or the error,
+	 * with HOIST_E_NOT_FOUND when no offer matches the profile). */
+	int (*create)(struct hoist_provider *provider,
+		      const struct hoist_instance_request *req,
+		      hoist_provider_instance_cb cb, void *arg,
+		      struct hoist_err *err);
+	/* Lists the instances whose label starts with label_prefix. */
+	int (*list)(struct hoist_provider *provider, const char *label_prefix,
+		    hoist_provider_list_cb cb, void *arg,
+		    struct hoist_err *err);
+	/* Destroys an instance; an instance that is already gone is success.
+	 * The callback's instance is NULL. */
+	int (*destroy)(struct hoist_provider *provider, const char *id,
+		       hoist_provider_instance_cb cb, void *arg,
+		       struct hoist_err *err);
+	/* Optional, synchronous: preempts the instance as a marketplace does
+	 * (SIGTERM to every process, grace_seconds, then SIGKILL). */
+	int (*preempt)(struct hoist_provider *provider, const char *id,
+		       int grace_seconds, struct hoist_err *err);
+	/* Optional, synchronous test switch: "freeze", "thaw",
+	 * "block_destroy", "allow_destroy". */
+	int (*fault)(struct hoist_provider *provider, const char *id,
+		     const char *fault, struct hoist_err *err);
+	void (*close)(struct hoist_provider *provider);
+};
+
+struct hoist_provider {
+	const struct hoist_provider_ops *ops;
+	struct event_base *base;
+};
+
+/*
+ * Opens the local provider.  root is the folder that holds one folder per
+ * instance (created if missing); offers_path is its YAML offers file.
+ */
+int hoist_provider_local_open(struct event_base *base, const char *root,
+			      const char *offers_path,
+			      struct hoist_provider **out,
+			      struct hoist_err *err);
+
+void hoist_provider_close(struct hoist_provider *provider);
+
+/* Returns "starting", "running", "exited", "lost" or "gone". */
+const char *hoist_provider_state_name(int state);
+
+#endif
