@@ -334,3 +334,30 @@ int hoist_util_find_program(const char *name, char *out, size_t outlen,
 			     "or set HOIST_BIN_DIR to the folder that holds it",
 			     name);
 }
+
+int hoist_util_find_config(const char *name, char *out, size_t outlen,
+			   struct hoist_err *err)
+{
+	const char *dirs[3];
+	const char *config_dir = getenv("HOIST_CONFIG_DIR");
+	size_t count = 0;
+
+	if (config_dir && *config_dir)
+		dirs[count++] = config_dir;
+#ifdef HOIST_SOURCE_DIR
+	dirs[count++] = HOIST_SOURCE_DIR "/config";
+#endif
+	dirs[count++] = "/etc/hoist";
+	for (size_t i = 0; i < count; i++) {
+		if (snprintf(out, outlen, "%s/%s", dirs[i], name) >=
+		    (int)outlen)
+			continue;
+		if (access(out, R_OK) == 0)
+			return 0;
+	}
+	return hoist_err_set(err, HOIST_E_NOT_FOUND,
+			     "cannot find %s in $HOIST_CONFIG_DIR, the source "
+			     "tree's config/ or /etc/hoist; set "
+			     "HOIST_CONFIG_DIR to the folder that holds it",
+			     name);
+}

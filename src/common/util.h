@@ -51,6 +51,14 @@ int hoist_util_self_dir(char *out, size_t outlen, struct hoist_err *err);
 int hoist_util_find_program(const char *name, char *out, size_t outlen,
 			    struct hoist_err *err);
 
+/*
+ * Finds the configuration file name ("gpu_profiles.yaml") and stores its
+ * path in out: $HOIST_CONFIG_DIR/name, then the config/ folder of the
+ * source tree hoist was built from, then /etc/hoist/name.
+ */
+int hoist_util_find_config(const char *name, char *out, size_t outlen,
+			   struct hoist_err *err);
+
 /* Returns $HOIST_HOME, or ~/.local/share/hoist, in out (size outlen). */
 int hoist_util_home_dir(char *out, size_t outlen, struct hoist_err *err);
 

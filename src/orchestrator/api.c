@@ -1,0 +1,999 @@
+/*
+ * api.c - the HTTP JSON API of hoistd (docs/protocol.md).
+ *
+ * One route table maps method and path to a handler and to the caller it
+ * accepts: nobody (health), the admin token (the CLI) or an attempt token
+ * (an agent).  Handlers run on the event loop and answer at once.
+ */
+#include "orchestrator/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "storage/checkpoint.h"
+
+#define API_BODY_MAX (4u << 20)
+#define API_LOG_CHUNK_MAX (256u << 10)
+
+enum api_auth {
+	AUTH_NONE,
+	AUTH_ADMIN,
+	AUTH_AGENT,
+};
+
+struct api_call {
+	struct hoist_daemon *daemon;
+	struct evhttp_request *req;
+	const char *id;			/* the {id} path segment, if any */
+	json_t *body;			/* parsed request body, or NULL */
+	struct hoist_live_job *live;	/* the agent's job (AUTH_AGENT) */
+};
+
+typedef void (*api_handler)(struct api_call *call);
+
+struct api_route {
+	enum evhttp_cmd_type method;
+	const char *pattern;		/* "*" matches one path segment */
+	enum api_auth auth;
+	api_handler handler;
+};
+
+static void reply_json(struct evhttp_request *req, int status, json_t *body)
+{
+	struct evbuffer *out = evbuffer_new();
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "Content-Type", "application/json");
+	if (out && text) {
+		evbuffer_add(out, text, strlen(text));
+		evbuffer_add(out, "\n", 1);
+	}
+	evhttp_send_reply(req, status, NULL, out);
+	if (out)
+		evbuffer_free(out);
+	free(text);
+	json_decref(body);
+}
+
+static void reply_error(struct evhttp_request *req, int status,
+			const char *code, const char *fmt, ...)
+	HOIST_PRINTF(4, 5);
+
+static void reply_error(struct evhttp_request *req, int status,
+			const char *code, const char *fmt, ...)
+{
+	char msg[HOIST_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_json(req, status, json_pack("{s:s, s:s}", "error", msg,
+					  "code", code));
+}
+
+static void reply_err(struct evhttp_request *req, const struct hoist_err *err)
+{
+	int status = 500;
+	const char *code = "internal";
+
+	switch (err->code) {
+	case HOIST_E_INVALID: status = 400; code = "invalid"; break;
+	case HOIST_E_NOT_FOUND: status = 404; code = "not_found"; break;
+	case HOIST_E_CONFLICT: status = 409; code = "conflict"; break;
+	case HOIST_E_FENCED: status = 410; code = "fenced"; break;
+	default: break;
+	}
+	if (status == 500)
+		hoist_log_error("request failed: %s", err->msg);
+	reply_error(req, status, code, "%s", err->msg);
+}
+
+static const char *bearer_token(struct evhttp_request *req)
+{
+	const char *auth = evhttp_find_header(
+		evhttp_request_get_input_headers(req), "Authorization");
+
+	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+		return NULL;
+	return auth + 7;
+}
+
+static int read_body(struct evhttp_request *req, json_t **out,
+		     struct hoist_err *err)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	json_error_t jerr;
+	unsigned char *data;
+
+	*out = NULL;
+	if (len == 0)
+		return 0;
+	if (len > API_BODY_MAX)
+		return hoist_err_set(err, HOIST_E_INVALID,
+				     "request body of %zu bytes exceeds the "
+				     "limit of %u bytes", len, API_BODY_MAX);
+	data = evbuffer_pullup(in, (ssize_t)len);
+	*out = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES,
+			  &jerr);
+	if (!*out)
+		return hoist_err_set(err, HOIST_E_INVALID,
+				     "request body is not valid JSON: %s "
+				     "(line %d, column %d)", jerr.text,
+				     jerr.line, jerr.column);
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return hoist_err_set(err, HOIST_E_INVALID,
+				     "request body must be a JSON object");
+	}
+	return 0;
+}
+
+static const char *query_param(struct evhttp_request *req, const char *name,
+			       struct evkeyvalq *params)
+{
+	const char *query = evhttp_uri_get_query(
+		evhttp_request_get_evhttp_uri(req));
+
+	if (!query)
+		return NULL;
+	if (!params->tqh_first && evhttp_parse_query_str(query, params) != 0)
+		return NULL;
+	return evhttp_find_header(params, name);
+}
+
+/* Handlers for the CLI. */
+
+static void handle_health(struct api_call *call)
+{
+	reply_json(call->req, 200, json_pack("{s:b, s:s, s:i, s:s}",
+					     "ok", 1, "version", "0.1.0",
+					     "pid", (int)getpid(),
+					     "orchestrator_id",
+					     call->daemon->orchestrator_id));
+}
+
+static void handle_job_submit(struct api_call *call)
+{
+	struct hoist_err err = HOIST_ERR_INIT;
+	char id[HOIST_ID_MAX];
+	json_t *record;
+
+	if (!call->body) {
+		reply_error(call->req, 400, "invalid",
+			    "missing job spec in the request body");
+		return;
+	}
+	if (hoist_jobs_submit(call->daemon, call->body, id, sizeof(id),
+			      &err)) {
+		reply_err(call->req, &err);
+		return;
+	}
+	record = hoist_jobs_render(call->daemon, id, 1, &err);
+	if (!record) {
+		reply_err(call->req, &err);
+		return;
+	}
+	hoist_reconcile_tick(call->daemon);
+	reply_json(call->req, 201, record);
+}
+
+static void handle_job_list(struct api_call *call)
+{
+	struct hoist_err err = HOIST_ERR_INIT;
+	struct evkeyvalq params = { 0 };
+	const char *active = query_param(call->req, "active", &params);
+	json_t *list = hoist_jobs_render_list(call->daemon,
+					      !(active && strcmp(active, "1") == 0),
+					      &err);
+
+	evhttp_clear_headers(&params);
+	if (!list)
+		reply_err(call->req, &err);
+	else
+		reply_json(call->req, 200, list);
+}
+
+static void handle_job_show(struct api_call *call)
+{
+	struct hoist_err err = HOIST_ERR_INIT;
+	json_t *record = hoist_jobs_render(call->daemon, call->id, 1, &err);
+
+	if (!record)
+		reply_err(call->req, &err);
+	else
+		reply_json(call->req, 200, record);
+}
+
+static void handle_job_cancel(struct api_call *call)
+{
+	struct hoist_live_job *live = hoist_jobs_find(call->daemon, call->id);
+
+	if (!live || hoist_model_job_state_is_final(live->job.state)) {
+		handle_job_show(call);
+		return;
+	}
+	hoist_reconcile_stop_job(call->daemon, live, "cancelled");
+	handle_job_show(call);
+}
+
+static int log_path(struct hoist_daemon *daemon, const char *job_id,
+		    int attempt, char *out, size_t outlen)
+{
+	return snprintf(out, outlen, "%s/logs/%s/a%d.log", daemon->home,
+			job_id, attempt) >= (int)outlen ? -1 : 0;
+}
+
+struct latest_attempt {
+	int number;
+	int ended;
+};
+
+static int find_latest_attempt(const struct hoist_attempt_record *a,
+			       void *arg)
+{
+	struct latest_attempt *latest = arg;
+
+	if (a->number > latest->number) {
+		latest->number = a->number;
+		latest->ended = a->state == HOIST_ATTEMPT_ENDED;
+	}
+	return 0;
+}
+
+static void handle_job_logs(struct api_call *call)
+{
+	struct hoist_daemon *daemon = call->daemon;
+	struct hoist_err err = HOIST_ERR_INIT;
+	struct evkeyvalq params = { 0 };
+	const char *attempt_text = query_param(call->req, "attempt", &params);
+	const char *offset_text = query_param(call->req, "offset", &params);
+	struct latest_attempt latest = { 0, 1 };
+	struct hoist_job_record job;
+	char path[PATH_MAX];
+	char *data = NULL;
+	long long offset = 0;
+	int attempt = 0;
+	ssize_t n = 0;
+	int fd;
+	struct stat st;
+	int finished;
+	json_t *out;
+
+	memset(&job, 0, sizeof(job));
+	if (daemon->store->ops->get_job(daemon->store, call->id, &job, &err)) {
+		reply_err(call->req, &err);
+		goto out;
+	}
+	if (daemon->store->ops->list_attempts(daemon->store, call->id,
+					      find_latest_attempt, &latest,
+					      &err)) {
+		reply_err(call->req, &err);
+		goto out;
+	}
+	attempt = attempt_text ? atoi(attempt_text) : latest.number;
+	if (offset_text)
+		offset = atoll(offset_text);
+	if (attempt < 0 || offset < 0 || (attempt_text &&
+					   (attempt < 1 ||
+					    attempt > latest.number))) {
+		reply_error(call->req, 400, "invalid",
+			    "invalid attempt '%s' or offset '%s' for job %s "
+			    "(it has %d attempts)", attempt_text ?: "",
+			    offset_text ?: "", call->id, latest.number);
+		goto out;
+	}
+	finished = hoist_model_job_state_is_final(job.state) ||
+		   (attempt < latest.number) || latest.ended;
+	data = malloc(API_LOG_CHUNK_MAX + 1);
+	if (!data) {
+		reply_error(call->req, 500, "internal", "out of memory");
+		goto out;
+	}
+	if (attempt > 0 && log_path(daemon, call->id, attempt, path,
+				    sizeof(path)) == 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (fstat(fd, &st) == 0 && offset < st.st_size)
+				n = pread(fd, data, API_LOG_CHUNK_MAX, offset);
+			close(fd);
+		}
+	}
+	if (n < 0)
+		n = 0;
+	out = json_pack("{s:i, s:I, s:I, s:s%, s:b}", "attempt", attempt,
+			"offset", (json_int_t)offset, "next_offset",
+			(json_int_t)(offset + n), "data", data, (size_t)n,
+			"eof", finished && n < (ssize_t)API_LOG_CHUNK_MAX);
+	if (!out) {
+		/* Invalid UTF-8 in the log: send it with replacements. */
+		for (ssize_t i = 0; i < n; i++)
+			if ((unsigned char)data[i] >= 0x80)
+				data[i] = '?';
+		out = json_pack("{s:i, s:I, s:I, s:s%, s:b}", "attempt",
+				attempt, "offset", (json_int_t)offset,
+				"next_offset", (json_int_t)(offset + n),
+				"data", data, (size_t)n, "eof",
+				finished && n < (ssize_t)API_LOG_CHUNK_MAX);
+	}
+	reply_json(call->req, 200, out);
+out:
+	free(data);
+	hoist_model_job_release(&job);
+	evhttp_clear_headers(&params);
+}
+
+struct instance_list_ctx {
+	json_t *array;
+	int64_t now_ms;
+};
+
+static int add_instance(const struct hoist_instance_record *rec, void *arg)
+{
+	struct instance_list_ctx *ctx = arg;
+
+	json_array_append_new(ctx->array,
+			      hoist_jobs_render_instance(rec, ctx->now_ms));
+	return 0;
+}
+
+static void handle_instance_list(struct api_call *call)
+{
+	struct hoist_daemon *daemon = call->daemon;
+	struct hoist_err err = HOIST_ERR_INIT;
+	struct evkeyvalq params = { 0 };
+	const char *all = query_param(call->req, "all", &params);
+	struct instance_list_ctx ctx = { json_array(), hoist_clock_now_ms() };
+
+	if (all && strcmp(all, "1") == 0) {
+		if (daemon->store->ops->list_instances(daemon->store, NULL,
+						       add_instance, &ctx,
+						       &err)) {
+			json_decref(ctx.array);
+			reply_err(call->req, &err);
+			goto out;
+		}
+	} else {
+		for (struct hoist_live_instance *inst = daemon->instances;
+		     inst; inst = inst->next)
+			add_instance(&inst->rec, &ctx);
+	}
+	reply_json(call->req, 200, json_pack("{s:o}", "instances", ctx.array));
+out:
+	evhttp_clear_headers(&params);
+}
+
+static void handle_instance_preempt(struct api_call *call)
+{
+	struct hoist_daemon *daemon = call->daemon;
+	struct hoist_err err = HOIST_ERR_INIT;
+	json_t *grace = call->body ? json_object_get(call->body,
+						     "grace_seconds") : NULL;
+	int seconds = 30;
+
+	if (grace && (!json_is_integer(grace) ||
+		      json_integer_value(grace) < 0 ||
+		      json_integer_value(grace) > 3600)) {
+		reply_error(call->req, 400, "invalid",
+			    "grace_seconds must be an integer from 0 to 3600");
+		return;
+	}
+	if (grace)
+		seconds = (int)json_integer_value(grace);
+	if (!daemon->provider->ops->preempt) {
+		reply_error(call->req, 409, "conflict",
+			    "the %s provider cannot preempt instances on "
+			    "request", daemon->provider->ops->name);
+		return;
+	}
+	if (!hoist_jobs_find_instance(daemon, call->id)) {
+		reply_error(call->req, 404, "not_found",
+			    "no live instance '%s'; see hoist instances",
+			    call->id);
+		return;
+	}
+	if (daemon->provider->ops->preempt(daemon->provider, call->id, seconds,
+					   &err)) {
+		reply_err(call->req, &err);
+		return;
+	}
+	hoist_log_info("instance %s preempted on request, grace %d s",
+		       call->id, seconds);
+	reply_json(call->req, 202, json_pack("{s:b}", "ok", 1));
+}
+
+static void handle_instance_fault(struct api_call *call)
+{
+	struct hoist_daemon *daemon = call->daemon;
+	struct hoist_err err = HOIST_ERR_INIT;
+	const char *fault = call->body ? json_string_value(
+		json_object_get(call->body, "fault")) : NULL;
+
+	if (!fault) {
+		reply_error(call->req, 400, "invalid",
+			    "missing \"fault\": one of freeze, thaw, "
+			    "block_destroy, allow_destroy");
+		return;
+	}
+	if (!daemon->provider->ops->fault) {
+		reply_error(call->req, 409, "conflict",
+			    "the %s provider has no fault switches",
+			    daemon->provider->ops->name);
+		return;
+	}
+	if (daemon->provider->ops->fault(daemon->provider, call->id, fault,
+					 &err)) {
+		reply_err(call->req, &err);
+		return;
+	}
+	hoist_log_info("instance %s fault '%s' set on request", call->id,
+		       fault);
+	reply_json(call->req, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* Handlers for agents. */
+
+struct last_checkpoint {
+	struct hoist_checkpoint_record rec;
+	int found;
+};
+
+static int keep_last_checkpoint(const struct hoist_checkpoint_record *c,
+				void *arg)
+{
+	struct last_checkpoint *last = arg;
+
+	if (!last->found || c->step > last->rec.step) {
+		last->rec = *c;
+		last->found = 1;
+	}
+	return 0;
+}
+
+static json_t *build_assignment(struct hoist_daemon *daemon,
+				struct hoist_live_job *live,
+				const struct last_checkpoint *last)
+{
+	const json_t *spec = live->job.spec;
+	json_t *env = json_object_get(spec, "env");
+	json_t *workdir = json_object_get(spec, "workdir");
+	json_t *resume = json_null();
+
+	if (last->found)
+		resume = json_pack("{s:I, s:s, s:s}", "step",
+				   (json_int_t)last->rec.step, "manifest_key",
+				   last->rec.manifest_key, "manifest_sha256",
+				   last->rec.manifest_sha256);
+	return json_pack(
+		"{s:s, s:i, s:O, s:o, s:o, s:I, s:I, s:i, s:s, s:o}",
+		"job_id", live->job.id, "attempt", live->attempt.number,
+		"command", json_object_get(spec, "command"),
+		"workdir", workdir ? json_incref(workdir) : json_null(),
+		"env", env ? json_incref(env) : json_object(),
+		"grace_seconds",
+		(json_int_t)hoist_jobs_spec_int(spec, NULL, "grace_seconds",
+						30),
+		"checkpoint_interval_seconds",
+		(json_int_t)hoist_jobs_spec_int(spec, "checkpoint",
+						"interval_seconds", 600),
+		"heartbeat_interval_ms", daemon->settings.heartbeat_interval_ms,
+		"storage_url", daemon->storage_url,
+		"resume", resume);
+}
+
+static void handle_agent_claim(struct api_call *call)
+{
+	struct hoist_daemon *daemon = call->daemon;
+	struct hoist_live_job *live = call->live;
+	struct hoist_err err = HOIST_ERR_INIT;
+	struct last_checkpoint last = { .found = 0 };
+	json_t *assignment;
+
+	if (daemon->store->ops->list_checkpoints(daemon->store, live->job.id,
+						 keep_last_checkpoint, &last,
+						 &err)) {
+		reply_err(call->req, &err);
+		return;
+	}
+	live->heartbeat_mono = hoist_clock_mono_ms();
+	if (live->attempt.state != HOIST_ATTEMPT_RUNNING) {
+		live->attempt.state = HOIST_ATTEMPT_RUNNING;
+		live->attempt.started_at = hoist_clock_now_ms();
+		live->attempt.resumed_from_step = last.found ? last.rec.step :
+							       -1;
+		live->phase_mono = live->heartbeat_mono;
+		if (hoist_jobs_set_state(daemon, live, HOIST_JOB_RUNNING, NULL,
+					 &err)) {
+			reply_err(call->req, &err);
+			return;
+		}
+		if (last.found)
+			hoist_log_info("job=%s attempt %d claimed by its agent, "
+				       "resuming from step %lld",
+				       live->job.id, live->attempt.number,
+				       (long long)last.rec.step);
+		else
+			hoist_log_info("job=%s attempt %d claimed by its "
+				       "agent, fresh start", live->job.id,
+				       live->attempt.number);
+	}
+	assignment = build_assignment(daemon, live, &last);
+	if (!assignment) {
+		reply_error(call->req, 500, "internal",
+			    "cannot build the assignment of job %s",
+			    live->job.id);
+		return;
+	}
+	reply_json(call->req, 200, assignment);
+}
+
+static void handle_agent_heartbeat(struct api_call *call)
+{
+	struct hoist_live_job *live = call->live;
+	json_t *body = call->body;
+	json_t *step = body ? json_object_get(body, "step") : NULL;
+	json_t *metrics = body ? json_object_get(body, "metrics") : NULL;
+	const char *state = body ? json_string_value(json_object_get(body,
+								     "state")) :
+				   NULL;
+
+	live->heartbeat_mono = hoist_clock_mono_ms();
+	live->attempt.last_heartbeat_at = hoist_clock_now_ms();
+	if (state)
+		snprintf(live->agent_state, sizeof(live->agent_state), "%s",
+			 state);
+	if (json_is_integer(step) && json_integer_value(step) >= 0) {
+		live->attempt.last_step = json_integer_value(step);
+		live->job.last_step = live->attempt.last_step;
+	}
+	if (json_is_object(metrics)) {
+		json_decref(live->job.metrics);
+		live->job.metrics = json_incref(metrics);
+	}
+	live->dirty = 1;
+	reply_json(call->req, 200, json_pack("{s:s}", "action",
+					     live->stop_reason[0] ? "stop" :
+								    "continue"));
+}
+
+static int is_hex_digest(const char *text)
+{
+	if (!text || strlen(text) != 64)
+		return 0;
+	for (const char *p = text; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return 0;
+	return 1;
+}
+
+struct retention_ctx {
+	struct hoist_checkpoint_record *items;
+	size_t count;
+	size_t cap;
+};
+
+static int collect_checkpoint(const struct hoist_checkpoint_record *c,
+			      void *arg)
+{
+	struct retention_ctx *ctx = arg;
+
+	if (ctx->count == ctx->cap) {
+		size_t cap = ctx->cap ? ctx->cap * 2 : 8;
+		void *items = realloc(ctx->items, cap * sizeof(*ctx->items));
+
+		if (!items)
+			return 1;
+		ctx->items = items;
+		ctx->cap = cap;
+	}
+	ctx->items[ctx->count++] = *c;
+	return 0;
+}
+
+/* Deletes the oldest committed checkpoints beyond the job's "keep". */
+static void apply_retention(struct hoist_daemon *daemon,
+			    struct hoist_live_job *live)
+{
+	int64_t keep = hoist_jobs_spec_int(live->job.spec, "checkpoint",
+					   "keep", 3);
+	struct retention_ctx ctx = { NULL, 0, 0 };
+	struct hoist_err err = HOIST_ERR_INIT;
+
+	if (daemon->store->ops->list_checkpoints(daemon->store, live->job.id,
+						 collect_checkpoint, &ctx,
+						 &err))
+		goto out;
+	for (size_t i = 0; i + (size_t)keep < ctx.count; i++) {
+		const struct hoist_checkpoint_record *old = &ctx.items[i];
+
+		if (daemon->store->ops->delete_checkpoint(daemon->store,
+							  live->job.id,
+							  old->step, &err))
+			goto out;
+		if (hoist_checkpoint_remove(daemon->artifacts,
+					    old->manifest_key, &err))
+			goto out;
+		hoist_log_debug("job=%s checkpoint at step %lld removed by "
+				"retention", live->job.id,
+				(long long)old->step);
+	}
+out:
+	if (err.code)
+		hoist_log_warn("job=%s checkpoint retention failed: %s",
+			       live->job.id, err.msg);
+	free(ctx.items);
+}
+
+static void handle_agent_checkpoint(struct api_call *call)
+{
+	struct hoist_daemon *daemon = call->daemon;
+	struct hoist_live_job *live = call->live;
+	struct hoist_err err = HOIST_ERR_INIT;
+	struct hoist_checkpoint_record rec;
+	json_t *body = call->body;
+	json_t *step = body ? json_object_get(body, "step") : NULL;
+	const char *key = body ? json_string_value(json_object_get(
+		body, "manifest_key")) : NULL;
+	const char *sha = body ? json_string_value(json_object_get(
+		body, "manifest_sha256")) : NULL;
+	char prefix[HOIST_ID_MAX + 32];
+
+	snprintf(prefix, sizeof(prefix), "jobs/%s/checkpoints/", live->job.id);
+	if (!json_is_integer(step) || json_integer_value(step) < 0 || !key ||
+	    strncmp(key, prefix, strlen(prefix)) != 0 ||
+	    !hoist_artifact_key_valid(key) || strlen(key) >= 512 ||
+	    !is_hex_digest(sha)) {
+		reply_error(call->req, 400, "invalid",
+			    "checkpoint commit needs an integer 'step' >= 0, "
+			    "a 'manifest_key' under %s and a 64-digit "
+			    "lowercase hex 'manifest_sha256'", prefix);
+		return;
+	}
+	if (json_integer_value(step) <= live->last_committed_step) {
+		reply_json(call->req, 200, json_pack("{s:b}", "committed", 0));
+		return;
+	}
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.job_id, sizeof(rec.job_id), "%s", live->job.id);
+	rec.step = json_integer_value(step);
+	rec.attempt = live->attempt.number;
+	snprintf(rec.manifest_key, sizeof(rec.manifest_key), "%s", key);
+	snprintf(rec.manifest_sha256, sizeof(rec.manifest_sha256), "%s", sha);
+	rec.files = json_integer_value(json_object_get(body, "files"));
+	rec.bytes = json_integer_value(json_object_get(body, "bytes"));
+	rec.committed_at = hoist_clock_now_ms();
+	if (daemon->store->ops->put_checkpoint(daemon->store, &rec, &err)) {
+		reply_err(call->req, &err);
+		return;
+	}
+	live->last_committed_step = rec.step;
+	hoist_log_info("job=%s checkpoint committed: step=%lld attempt=%d "
+		       "files=%lld bytes=%lld", live->job.id,
+		       (long long)rec.step, rec.attempt, (long long)rec.files,
+		       (long long)rec.bytes);
+	apply_retention(daemon, live);
+	reply_json(call->req, 200, json_pack("{s:b}", "committed", 1));
+}
+
+static void handle_agent_logs(struct api_call *call)
+{
+	struct hoist_daemon *daemon = call->daemon;
+	struct hoist_live_job *live = call->live;
+	struct hoist_err err = HOIST_ERR_INIT;
+	json_t *offset_json = call->body ? json_object_get(call->body,
+							   "offset") : NULL;
+	json_t *data_json = call->body ? json_object_get(call->body, "data") :
+					 NULL;
+	char dir[PATH_MAX];
+	char path[PATH_MAX];
+	json_int_t offset;
+	const char *data;
+	size_t len;
+	struct stat st;
+	int fd;
+
+	if (!json_is_integer(offset_json) || !json_is_string(data_json) ||
+	    json_integer_value(offset_json) < 0) {
+		reply_error(call->req, 400, "invalid",
+			    "log chunk needs an integer 'offset' >= 0 and a "
+			    "string 'data'");
+		return;
+	}
+	offset = json_integer_value(offset_json);
+	data = json_string_value(data_json);
+	len = json_string_length(data_json);
+	snprintf(dir, sizeof(dir), "%s/logs/%s", daemon->home, live->job.id);
+	if (hoist_util_mkdir_p(dir, 0700, &err) ||
+	    log_path(daemon, live->job.id, live->attempt.number, path,
+		     sizeof(path))) {
+		reply_err(call->req, &err);
+		return;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		hoist_err_set(&err, HOIST_E_IO, "cannot open log '%s': %s",
+			      path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		reply_err(call->req, &err);
+		return;
+	}
+	/* A chunk that overlaps what is stored was resent: skip that part. */
+	if (offset < st.st_size) {
+		size_t skip = (size_t)(st.st_size - offset);
+
+		skip = skip > len ? len : skip;
+		data += skip;
+		len -= skip;
+		offset += (json_int_t)skip;
+	}
+	if (offset > st.st_size)
+		hoist_log_warn("job=%s attempt %d log has a gap of %lld bytes",
+			       live->job.id, live->attempt.number,
+			       (long long)(offset - st.st_size));
+	while (len > 0) {
+		ssize_t n = pwrite(fd, data, len, offset);
+
+		if (n <= 0)
+			break;
+		data += n;
+		len -= (size_t)n;
+		offset += n;
+	}
+	close(fd);
+	reply_json(call->req, 200, json_pack("{s:I}", "next_offset", offset));
+}
+
+static void handle_agent_exit(struct api_call *call)
+{
+	struct hoist_daemon *daemon = call->daemon;
+	struct hoist_live_job *live = call->live;
+	struct hoist_err err = HOIST_ERR_INIT;
+	json_t *body = call->body;
+	json_t *code = body ? json_object_get(body, "exit_code") : NULL;
+	json_t *sig = body ? json_object_get(body, "signal") : NULL;
+	json_t *step = body ? json_object_get(body, "last_step") : NULL;
+	const char *error = body ? json_string_value(json_object_get(body,
+								     "error")) :
+				   NULL;
+	int preempted = body && json_is_true(json_object_get(body,
+							     "preempted"));
+	int64_t max_failures = hoist_jobs_spec_int(live->job.spec, "retry",
+						   "max_failures", 2);
+	int exit_code = json_is_integer(code) ? (int)json_integer_value(code) :
+						-1;
+	int state;
+	const char *reason;
+	const char *job_reason = NULL;
+
+	if (json_is_integer(step) && json_integer_value(step) >= 0) {
+		live->attempt.last_step = json_integer_value(step);
+		live->job.last_step = live->attempt.last_step;
+	}
+	live->attempt.exit_code = exit_code;
+	hoist_log_info("job=%s attempt %d agent reported exit: code=%d "
+		       "signal=%lld preempted=%s%s%s", live->job.id,
+		       live->attempt.number, exit_code,
+		       json_is_integer(sig) ? (long long)json_integer_value(sig) :
+		       0LL, preempted ? "yes" : "no", error ? " error=" : "",
+		       error ? error : "");
+
+	if (strcmp(live->stop_reason, "cancelled") == 0) {
+		reason = "cancelled";
+		state = HOIST_JOB_CANCELLED;
+		job_reason = "cancelled_by_user";
+	} else if (strcmp(live->stop_reason, "max_duration") == 0) {
+		reason = "max_duration";
+		state = HOIST_JOB_FAILED;
+		job_reason = "max_duration";
+	} else if (preempted) {
+		reason = "preempted";
+		state = HOIST_JOB_RECOVERING;
+	} else if (exit_code == 0 && !json_is_integer(sig)) {
+		reason = "completed";
+		state = HOIST_JOB_SUCCEEDED;
+		job_reason = "completed";
+	} else {
+		reason = "command_failed";
+		live->job.failures++;
+		if (live->job.failures > max_failures) {
+			state = HOIST_JOB_FAILED;
+			job_reason = "too_many_failures";
+		} else {
+			state = HOIST_JOB_RECOVERING;
+		}
+	}
+	if (hoist_jobs_end_attempt(daemon, live, reason, &err) ||
+	    hoist_jobs_set_state(daemon, live, state, job_reason, &err)) {
+		reply_err(call->req, &err);
+		return;
+	}
+	reply_json(call->req, 200, json_pack("{s:b}", "ok", 1));
+}
+
+static const struct api_route routes[] = {
+	{ EVHTTP_REQ_GET, "/v1/health", AUTH_NONE, handle_health },
+	{ EVHTTP_REQ_POST, "/v1/jobs", AUTH_ADMIN, handle_job_submit },
+	{ EVHTTP_REQ_GET, "/v1/jobs", AUTH_ADMIN, handle_job_list },
+	{ EVHTTP_REQ_GET, "/v1/jobs/*", AUTH_ADMIN, handle_job_show },
+	{ EVHTTP_REQ_POST, "/v1/jobs/*/cancel", AUTH_ADMIN,
+	  handle_job_cancel },
+	{ EVHTTP_REQ_GET, "/v1/jobs/*/logs", AUTH_ADMIN, handle_job_logs },
+	{ EVHTTP_REQ_GET, "/v1/instances", AUTH_ADMIN, handle_instance_list },
+	{ EVHTTP_REQ_POST, "/v1/instances/*/preempt", AUTH_ADMIN,
+	  handle_instance_preempt },
+	{ EVHTTP_REQ_POST, "/v1/instances/*/fault", AUTH_ADMIN,
+	  handle_instance_fault },
+	{ EVHTTP_REQ_POST, "/v1/agent/claim", AUTH_AGENT, handle_agent_claim },
+	{ EVHTTP_REQ_POST, "/v1/agent/heartbeat", AUTH_AGENT,
+	  handle_agent_heartbeat },
+	{ EVHTTP_REQ_POST, "/v1/agent/checkpoints", AUTH_AGENT,
+	  handle_agent_checkpoint },
+	{ EVHTTP_REQ_POST, "/v1/agent/logs", AUTH_AGENT, handle_agent_logs },
+	{ EVHTTP_REQ_POST, "/v1/agent/exit", AUTH_AGENT, handle_agent_exit },
+};
+
+/* Matches path against pattern; stores the "*" segment in id (size idlen).
+ * Returns 1 on a match. */
+static int match_route(const char *pattern, const char *path, char *id,
+		       size_t idlen)
+{
+	while (*pattern && *path) {
+		if (*pattern == '*') {
+			size_t len = strcspn(path, "/");
+
+			if (len == 0 || len >= idlen)
+				return 0;
+			memcpy(id, path, len);
+			id[len] = '\0';
+			pattern++;
+			path += len;
+			continue;
+		}
+		if (*pattern != *path)
+			return 0;
+		pattern++;
+		path++;
+	}
+	if (*path == '/' && path[1] == '\0')
+		path++;
+	return *pattern == '\0' && *path == '\0';
+}
+
+static void api_dispatch(struct evhttp_request *req, void *arg)
+{
+	struct hoist_daemon *daemon = arg;
+	struct hoist_err err = HOIST_ERR_INIT;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	struct api_call call = { daemon, req, NULL, NULL, NULL };
+	const struct api_route *route = NULL;
+	char id[HOIST_ID_MAX];
+	int path_matched = 0;
+	const char *token;
+
+	if (!path)
+		path = "/";
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!match_route(routes[i].pattern, path, id, sizeof(id)))
+			continue;
+		path_matched = 1;
+		if (routes[i].method == method) {
+			route = &routes[i];
+			break;
+		}
+	}
+	if (!route) {
+		if (path_matched)
+			reply_error(req, 405, "invalid",
+				    "method not allowed for %s", path);
+		else
+			reply_error(req, 404, "not_found",
+				    "no such endpoint: %s", path);
+		return;
+	}
+	call.id = strchr(route->pattern, '*') ? id : NULL;
+
+	token = bearer_token(req);
+	if (route->auth == AUTH_ADMIN &&
+	    (!token || !hoist_util_secret_equal(token, daemon->admin_token))) {
+		reply_error(req, 401, "unauthorized",
+			    "missing or invalid admin token; the CLI reads it "
+			    "from %s/admin.token", daemon->home);
+		return;
+	}
+	if (route->auth == AUTH_AGENT) {
+		if (!token) {
+			reply_error(req, 401, "unauthorized",
+				    "missing attempt token");
+			return;
+		}
+		call.live = hoist_jobs_find_by_token(daemon, token);
+		if (!call.live) {
+			reply_error(req, 410, "fenced",
+				    "the attempt token is not valid for any "
+				    "live attempt (the attempt was replaced or "
+				    "has ended)");
+			return;
+		}
+	}
+	if (read_body(req, &call.body, &err)) {
+		reply_err(req, &err);
+		return;
+	}
+	route->handler(&call);
+	json_decref(call.body);
+}
+
+int hoist_api_start(struct hoist_daemon *daemon, const char *listen,
+		    struct hoist_err *err)
+{
+	char host[256];
+	const char *colon = strrchr(listen, ':');
+	struct evhttp_bound_socket *bound;
+	struct sockaddr_storage addr;
+	socklen_t addrlen = sizeof(addr);
+	long port;
+	char *end;
+
+	if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof(host))
+		return hoist_err_set(err, HOIST_E_INVALID,
+				     "invalid listen address '%s': expected "
+				     "HOST:PORT such as 127.0.0.1:7341", listen);
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end || port < 0 || port > 65535)
+		return hoist_err_set(err, HOIST_E_INVALID,
+				     "invalid port in listen address '%s'",
+				     listen);
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+
+	daemon->http = evhttp_new(daemon->base);
+	if (!daemon->http)
+		return hoist_err_set(err, HOIST_E_NOMEM,
+				     "cannot create the HTTP server");
+	evhttp_set_max_body_size(daemon->http, API_BODY_MAX);
+	evhttp_set_max_headers_size(daemon->http, 64 * 1024);
+	evhttp_set_timeout(daemon->http, 30);
+	evhttp_set_allowed_methods(daemon->http,
+				   EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+				   EVHTTP_REQ_DELETE);
+	evhttp_set_gencb(daemon->http, api_dispatch, daemon);
+	bound = evhttp_bind_socket_with_handle(daemon->http, host,
+					       (ev_uint16_t)port);
+	if (!bound)
+		return hoist_err_set(err, HOIST_E_IO,
+				     "cannot listen on %s: %s (is another "
+				     "hoistd running?)", listen,
+				     strerror(errno));
+	if (getsockname(evhttp_bound_socket_get_fd(bound),
+			(struct sockaddr *)&addr, &addrlen) == 0) {
+		if (addr.ss_family == AF_INET6)
+			port = ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+		else
+			port = ntohs(((struct sockaddr_in *)&addr)->sin_port);
+	}
+	snprintf(daemon->url, sizeof(daemon->url),
+		 strchr(host, ':') ? "http://[%s]:%ld" : "http://%s:%ld",
+		 host, port);
+	return 0;
+}

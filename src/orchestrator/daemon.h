@@ -1,0 +1,143 @@
+/*
+ * daemon.h - the state of one hoistd process, shared by its modules:
+ * jobs.c (live jobs and their state machine), api.c (the HTTP API),
+ * reconcile.c (the monitor) and main.c (start-up and shutdown).
+ *
+ * hoistd runs a single event loop, so none of this needs locks.  The store
+ * is the durable truth; struct hoist_live_job caches the unfinished jobs and
+ * their current attempt, and every change of state is written through to
+ * the store at once.  Heartbeats only update memory; the flush timer writes
+ * the changed attempts in one transaction.
+ */
+#ifndef HOIST_DAEMON_H
+#define HOIST_DAEMON_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "common/err.h"
+#include "orchestrator/model.h"
+#include "orchestrator/store.h"
+#include "providers/provider.h"
+#include "storage/artifact.h"
+
+struct hoist_daemon_settings {
+	int tick_ms;			/* reconcile period */
+	int flush_ms;			/* heartbeat batch period */
+	int heartbeat_interval_ms;	/* told to agents */
+	int heartbeat_timeout_ms;	/* silence before the provider is asked */
+	int hung_timeout_ms;		/* silence that ends an attempt anyway */
+	int start_timeout_ms;		/* instance up to agent claim */
+	int stop_timeout_ms;		/* extra wait after grace for an exit */
+};
+
+/* The current attempt of a live job and what only memory knows of it. */
+struct hoist_live_job {
+	struct hoist_job_record job;
+	struct hoist_attempt_record attempt;	/* valid if has_attempt */
+	int has_attempt;
+	char agent_state[16];		/* last heartbeat's state */
+	int64_t heartbeat_mono;		/* monotonic ms of the last contact */
+	int64_t phase_mono;		/* monotonic ms the attempt entered
+					 * its state */
+	int64_t first_start_ms;		/* wall ms the first attempt began */
+	int provisioning;		/* a create call is in flight */
+	int dirty;			/* attempt or job awaits the flush */
+	char stop_reason[HOIST_REASON_MAX];	/* cancel or max duration */
+	int64_t stop_mono;		/* when the stop was requested */
+	int64_t last_committed_step;	/* -1 when none */
+	struct hoist_live_job *next;
+};
+
+/* An instance that is not confirmed destroyed yet. */
+struct hoist_live_instance {
+	struct hoist_instance_record rec;
+	int destroy_inflight;
+	int seen;			/* listed by the provider this tick */
+	int provider_state;		/* enum hoist_provider_state, as listed */
+	char provider_status[160];
+	int64_t added_mono;		/* when hoistd started tracking it */
+	int64_t destroy_error_mono;	/* last failed destroy, for logging */
+	struct hoist_live_instance *next;
+};
+
+struct hoist_daemon {
+	struct event_base *base;
+	struct evhttp *http;
+	struct hoist_store *store;
+	struct hoist_provider *provider;
+	struct hoist_artifact_store *artifacts;
+	struct hoist_daemon_settings settings;
+
+	char home[PATH_MAX];
+	char url[256];			/* http://host:port of the API */
+	char admin_token[HOIST_TOKEN_HEX + 1];
+	char orchestrator_id[17];	/* names this hoistd in labels */
+	char label_prefix[64];		/* "hoist-<orchestrator_id>-" */
+	char storage_url[PATH_MAX + 16];
+	char agent_path[PATH_MAX];
+
+	struct hoist_live_job *jobs;
+	struct hoist_live_instance *instances;
+	int list_inflight;
+	int64_t list_started_mono;
+	int64_t list_error_mono;	/* last logged list failure */
+	struct event *tick_event;
+	struct event *flush_event;
+	int stopping;
+};
+
+/* jobs.c */
+int hoist_jobs_load(struct hoist_daemon *daemon, struct hoist_err *err);
+void hoist_jobs_free_all(struct hoist_daemon *daemon);
+struct hoist_live_job *hoist_jobs_find(struct hoist_daemon *daemon,
+				       const char *id);
+struct hoist_live_job *hoist_jobs_find_by_token(struct hoist_daemon *daemon,
+						const char *token);
+int hoist_jobs_submit(struct hoist_daemon *daemon, json_t *spec,
+		      char *id_out, size_t id_len, struct hoist_err *err);
+int hoist_jobs_validate_spec(const json_t *spec, struct hoist_err *err);
+int hoist_jobs_set_state(struct hoist_daemon *daemon,
+			 struct hoist_live_job *live, int state,
+			 const char *end_reason, struct hoist_err *err);
+int hoist_jobs_end_attempt(struct hoist_daemon *daemon,
+			   struct hoist_live_job *live, const char *reason,
+			   struct hoist_err *err);
+int hoist_jobs_save(struct hoist_daemon *daemon, struct hoist_live_job *live,
+		    struct hoist_err *err);
+int hoist_jobs_flush(struct hoist_daemon *daemon, struct hoist_err *err);
+void hoist_jobs_forget_finished(struct hoist_daemon *daemon);
+json_t *hoist_jobs_render(struct hoist_daemon *daemon, const char *id,
+			  int with_spec, struct hoist_err *err);
+json_t *hoist_jobs_render_list(struct hoist_daemon *daemon, int all,
+			       struct hoist_err *err);
+struct hoist_live_instance *hoist_jobs_find_instance(
+	struct hoist_daemon *daemon, const char *id);
+int hoist_jobs_put_instance(struct hoist_daemon *daemon,
+			    const struct hoist_instance_record *rec,
+			    struct hoist_err *err);
+/* Read a validated spec's member (section may be NULL for the top level),
+ * or fallback when it is absent. */
+int64_t hoist_jobs_spec_int(const json_t *spec, const char *section,
+			    const char *key, int64_t fallback);
+double hoist_jobs_spec_number(const json_t *spec, const char *section,
+			      const char *key, double fallback);
+json_t *hoist_jobs_render_instance(const struct hoist_instance_record *rec,
+				   int64_t now_ms);
+
+/* api.c */
+int hoist_api_start(struct hoist_daemon *daemon, const char *listen,
+		    struct hoist_err *err);
+
+/* reconcile.c */
+void hoist_reconcile_tick(struct hoist_daemon *daemon);
+void hoist_reconcile_destroy_instance(struct hoist_daemon *daemon,
+				      struct hoist_live_instance *inst);
+void hoist_reconcile_stop_job(struct hoist_daemon *daemon,
+			      struct hoist_live_job *live, const char *reason);
+
+#endif
