@@ -3,7 +3,8 @@
  * final outputs live in it as objects named by keys ("jobs/<job>/...").
  *
  * Back ends: "file:///abs/dir" (file.c).  An S3 back end plugs in behind
- * the same operations.  Keys are relative, use '/' as separator, and never
+ * the same operations.  A store object may be used by one thread at a time;
+ * several processes may share one file:// root.  Keys are relative, use '/' as separator, and never
  * contain "..", an empty segment or a leading '/'; hoist_artifact_key_valid()
  * is the one check.  All functions return 0 on success and -1 with err set.
  */
@@ -15,6 +16,8 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+
+#define HOIST_ARTIFACT_KEY_MAX 1024	/* bytes, without the NUL */
 
 struct hoist_artifact_store;
 
@@ -39,11 +42,25 @@ struct hoist_artifact_ops {
 	/* Deletes one object; a missing key is success. */
 	int (*remove)(struct hoist_artifact_store *store, const char *key,
 		      struct hoist_err *err);
-	/* Lists the keys that start with prefix, in no particular order. */
+	/* Lists the keys that start with prefix, in no particular order.
+	 * A callback that stops the listing is not an error (returns 0). */
 	int (*list)(struct hoist_artifact_store *store, const char *prefix,
 		    hoist_artifact_list_cb cb, void *arg,
 		    struct hoist_err *err);
 	void (*close)(struct hoist_artifact_store *store);
+	/* Optional (NULL if the back end lacks them): put_file and get_file
+	 * that also store the size and lowercase hex SHA-256 of the bytes
+	 * copied, computed in the same pass as the copy.  Use them through
+	 * hoist_artifact_put_file_sha256() and hoist_artifact_get_file_sha256(),
+	 * which fall back to a second pass. */
+	int (*put_file_sha256)(struct hoist_artifact_store *store,
+			       const char *key, const char *path,
+			       uint64_t *size, char sha256[65],
+			       struct hoist_err *err);
+	int (*get_file_sha256)(struct hoist_artifact_store *store,
+			       const char *key, const char *path,
+			       uint64_t *size, char sha256[65],
+			       struct hoist_err *err);
 };
 
 struct hoist_artifact_store {
@@ -53,16 +70,40 @@ struct hoist_artifact_store {
 
 /* Opens the store named by url; the caller closes it with
  * hoist_artifact_close().  Fails with HOIST_E_INVALID for an unknown scheme
- * or a malformed URL, naming the URL and the accepted forms. */
+ * or a malformed URL, naming the URL and the accepted forms.  Accepted:
+ * "file:///abs/dir" and "file://localhost/abs/dir" (the path is used as
+ * written, without percent-decoding; the folder is created if missing). */
 int hoist_artifact_open(const char *url, struct hoist_artifact_store **out,
 			struct hoist_err *err);
 void hoist_artifact_close(struct hoist_artifact_store *store);
 
-/* Returns 1 if key is a valid object key, 0 otherwise. */
+/* Returns 1 if key is a valid object key, 0 otherwise.  A valid key has
+ * 1 to HOIST_ARTIFACT_KEY_MAX bytes, no control character, no leading '/',
+ * no empty segment and no "." or ".." segment. */
 int hoist_artifact_key_valid(const char *key);
 
-/* Deletes every object under prefix (which must end with '/'). */
+/* Returns NULL if key is valid, else a static lowercase phrase that states
+ * the reason, such as "contains a '..' segment", for error messages. */
+const char *hoist_artifact_key_error(const char *key);
+
+/* Deletes every object under prefix (which must end with '/').  The listing
+ * is done in batches, so objects added under prefix meanwhile may remain. */
 int hoist_artifact_remove_prefix(struct hoist_artifact_store *store,
 				 const char *prefix, struct hoist_err *err);
+
+/* Calls ops->put_file_sha256, or hashes path and then calls put_file when
+ * the back end has no such op.  The two-pass fallback can store bytes that
+ * differ from the digest if path changes meanwhile; a restore catches it. */
+int hoist_artifact_put_file_sha256(struct hoist_artifact_store *store,
+				   const char *key, const char *path,
+				   uint64_t *size, char sha256[65],
+				   struct hoist_err *err);
+
+/* Calls ops->get_file_sha256, or get_file and then hashes the written file
+ * when the back end has no such op. */
+int hoist_artifact_get_file_sha256(struct hoist_artifact_store *store,
+				   const char *key, const char *path,
+				   uint64_t *size, char sha256[65],
+				   struct hoist_err *err);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "storage/artifact.h"
 
@@ -55,13 +56,28 @@ int hoist_manifest_parse(const char *text, size_t len,
 			 struct hoist_manifest *out, struct hoist_err *err);
 void hoist_manifest_release(struct hoist_manifest *manifest);
 
+/* Appends the manifest as JSON text (fields in the documented order, files
+ * in array order) to out; fails if out->max would be exceeded. */
+int hoist_manifest_format(const struct hoist_manifest *manifest,
+			  struct hoist_buf *out, struct hoist_err *err);
+
+/* Returns NULL if job_id can name a job in keys, else a static phrase that
+ * states the reason.  Valid: 1 to 63 bytes of [A-Za-z0-9._-], not starting
+ * with '.'. */
+const char *hoist_checkpoint_job_id_error(const char *job_id);
+
 /* Builds the key prefix "jobs/<job>/checkpoints/a<attempt>-s<step>/". */
 int hoist_checkpoint_prefix(const char *job_id, int attempt, int64_t step,
 			    char *out, size_t outlen, struct hoist_err *err);
 
 /*
- * Uploads every regular file below dir (recursively; symlinks are
- * rejected), then the manifest.  Fills info for the commit request.
+ * Uploads every regular file below dir (recursively; symlinks and special
+ * files are rejected, empty folders are not recorded), then the manifest.
+ * Fills info for the commit request.  If the manifest of this attempt and
+ * step already exists, nothing is written: the call succeeds when that
+ * manifest lists exactly the folder's files (a retry), and fails with
+ * HOIST_E_CONFLICT otherwise, because a committed checkpoint must never
+ * change.
  */
 int hoist_checkpoint_upload(struct hoist_artifact_store *store,
 			    const char *job_id, int attempt, int64_t step,
@@ -80,7 +96,8 @@ int hoist_checkpoint_restore(struct hoist_artifact_store *store,
 			     const char *manifest_sha256, const char *dir,
 			     int64_t *step_out, struct hoist_err *err);
 
-/* Deletes every object of the checkpoint whose manifest is manifest_key. */
+/* Deletes every object of the checkpoint whose manifest is manifest_key,
+ * the manifest first so that a partly removed checkpoint never restores. */
 int hoist_checkpoint_remove(struct hoist_artifact_store *store,
 			    const char *manifest_key, struct hoist_err *err);
 
