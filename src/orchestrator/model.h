@@ -97,6 +97,7 @@ struct hoist_instance_record {
 	int64_t destroyed_at;		/* confirmed destruction */
 };
 
+/* The name functions return "unknown" for a value outside the enum. */
 const char *hoist_model_job_state_name(int state);
 /* Returns the state for name, or -1. */
 int hoist_model_job_state_parse(const char *name);
@@ -108,11 +109,14 @@ int hoist_model_instance_state_parse(const char *name);
 /* Returns 1 for succeeded, failed and cancelled. */
 int hoist_model_job_state_is_final(int state);
 
-/* Releases the JSON members of job (not job itself). */
+/* Releases the JSON members of job (not job itself) and sets them to
+ * NULL, so a second call is harmless. */
 void hoist_model_job_release(struct hoist_job_record *job);
 
 /* Returns the cost in USD of an instance from creation to destruction
- * (or to now_ms while it exists) at its verified rate. */
+ * (or to now_ms while it exists) at its verified rate.  Returns 0 when
+ * created_at is unset or the rate is not positive, and never a negative
+ * cost. */
 double hoist_model_instance_cost(const struct hoist_instance_record *inst,
 				 int64_t now_ms);
 
