@@ -12,6 +12,12 @@
  * are filled into caller-owned structs; JSON members are new references the
  * caller releases (hoist_model_job_release()).  List callbacks get records
  * valid only during the call.
+ *
+ * A list callback returns 0 to go on.  Any other value stops the listing,
+ * which then returns -1 with the error that the callback stored in err
+ * (through its arg), or HOIST_E_INTERNAL if it stored none.  A callback
+ * may call other operations of the store, but not the listing that is
+ * running.  A store is not thread-safe.
  */
 #ifndef HOIST_STORE_H
 #define HOIST_STORE_H
@@ -35,6 +41,8 @@ typedef int (*hoist_store_instance_cb)(
 
 struct hoist_store_ops {
 	const char *name;
+	/* begin fails while a transaction is open.  rollback succeeds when
+	 * none is open, so error paths may call it unconditionally. */
 	int (*begin)(struct hoist_store *store, struct hoist_err *err);
 	int (*commit)(struct hoist_store *store, struct hoist_err *err);
 	int (*rollback)(struct hoist_store *store, struct hoist_err *err);
@@ -49,6 +57,8 @@ struct hoist_store_ops {
 			 hoist_store_job_cb cb, void *arg,
 			 struct hoist_err *err);
 
+	/* put_attempt and put_checkpoint fail with HOIST_E_NOT_FOUND unless
+	 * the job was saved first. */
 	int (*put_attempt)(struct hoist_store *store,
 			   const struct hoist_attempt_record *attempt,
 			   struct hoist_err *err);
@@ -61,6 +71,7 @@ struct hoist_store_ops {
 	int (*put_checkpoint)(struct hoist_store *store,
 			      const struct hoist_checkpoint_record *ckpt,
 			      struct hoist_err *err);
+	/* Fails with HOIST_E_NOT_FOUND if the checkpoint does not exist. */
 	int (*delete_checkpoint)(struct hoist_store *store, const char *job_id,
 				 int64_t step, struct hoist_err *err);
 	/* Lists a job's committed checkpoints by step, oldest first. */
@@ -68,6 +79,7 @@ struct hoist_store_ops {
 				hoist_store_checkpoint_cb cb, void *arg,
 				struct hoist_err *err);
 
+	/* Fails with HOIST_E_CONFLICT if another instance has the label. */
 	int (*put_instance)(struct hoist_store *store,
 			    const struct hoist_instance_record *inst,
 			    struct hoist_err *err);
@@ -76,7 +88,9 @@ struct hoist_store_ops {
 			      hoist_store_instance_cb cb, void *arg,
 			      struct hoist_err *err);
 
-	/* Reads and writes small settings such as the orchestrator id. */
+	/* Reads and writes small settings such as the orchestrator id.
+	 * get_meta fails with HOIST_E_NOMEM if the value and its NUL do not
+	 * fit in outlen bytes. */
 	int (*get_meta)(struct hoist_store *store, const char *key,
 			char *out, size_t outlen, struct hoist_err *err);
 	int (*put_meta)(struct hoist_store *store, const char *key,
@@ -92,10 +106,14 @@ struct hoist_store {
 /*
  * Opens (creating if needed) the SQLite store at path in WAL mode and
  * migrates its schema.  Fails if the file belongs to a newer schema.
+ * A new file gets mode 0600.  ":memory:" opens a private in-memory store.
+ * On success *out is closed with hoist_store_close().
  */
 int hoist_store_sqlite_open(const char *path, struct hoist_store **out,
 			    struct hoist_err *err);
 
+/* Closes the store and frees it.  NULL is ignored.  An open transaction
+ * is rolled back. */
 void hoist_store_close(struct hoist_store *store);
 
 #endif
