@@ -71,11 +71,18 @@ static int read_name(struct hoist_config_reader *r, struct fy_node *key,
 		     json_t *spec)
 {
 	const char *text = fallback;
+	size_t saved;
+	int rc;
 
 	if (key) {
-		if (hoist_config_get_string(r, value, key,
-					    " if you mean a name", &text) ||
-		    hoist_config_check_name(r, value ? value : key, what, text))
+		saved = hoist_config_path_push(r, output_key);
+		rc = hoist_config_get_string(r, value, key,
+					     " if you mean a name", &text);
+		if (rc == 0)
+			rc = hoist_config_check_name(r, value ? value : key,
+						     what, text);
+		hoist_config_path_pop(r, saved);
+		if (rc)
 			return -1;
 	}
 	return hoist_config_json_set(r, spec, output_key, json_string(text));

@@ -59,8 +59,8 @@ static int read_offer(struct hoist_config_reader *r, struct fy_node *node,
 	first = rc == 0 ? json_object_get(names, name) : NULL;
 	if (first)
 		rc = hoist_config_fail(r, values[OFFER_NAME], keys[OFFER_NAME],
-				       "duplicate offer name '%s'; offer %s "
-				       "already has it", name,
+				       "duplicate offer name '%s'; %s "
+				       "already uses it", name,
 				       json_string_value(first));
 	hoist_config_path_pop(r, saved);
 	if (rc)

@@ -95,6 +95,19 @@ static bool node_position(struct fy_node *node, struct position *pos,
 			return false;
 		pos->line = mark->line + 1;
 		pos->column = mark->column + 1;
+
+		/* The mark of a quoted scalar or an alias is where its text
+		 * starts, one column after the quote or the '*'. */
+		switch (fy_node_get_style(node)) {
+		case FYNS_SINGLE_QUOTED:
+		case FYNS_DOUBLE_QUOTED:
+		case FYNS_ALIAS:
+			if (pos->column > 1)
+				pos->column--;
+			break;
+		default:
+			break;
+		}
 		return true;
 	}
 	if (probe_position(node, pos))
