@@ -73,7 +73,7 @@ struct hoist_daemon {
 	struct hoist_artifact_store *artifacts;
 	struct hoist_daemon_settings settings;
 
-	char home[PATH_MAX];
+	char home[2048];			/* shorter than PATH_MAX, so file names fit */
 	char url[256];			/* http://host:port of the API */
 	char admin_token[HOIST_TOKEN_HEX + 1];
 	char orchestrator_id[17];	/* names this hoistd in labels */

@@ -347,6 +347,40 @@ static int daemonize(const char *home, struct hoist_err *err)
 	return 0;
 }
 
+/*
+ * Starts the API.  With port 0 hoistd reuses the address it had last time,
+ * because agents of instances that outlived a restart still call it there.
+ */
+static int start_api(struct hoist_daemon *daemon, const char *listen,
+		     struct hoist_err *err)
+{
+	struct hoist_store *store = daemon->store;
+	struct hoist_err ignored = HOIST_ERR_INIT;
+	size_t len = strlen(listen);
+	char previous[256];
+	const char *url_host;
+
+	if (len >= 2 && strcmp(listen + len - 2, ":0") == 0 &&
+	    store->ops->get_meta(store, "api_listen", previous,
+				 sizeof(previous), &ignored) == 0 &&
+	    strncmp(previous, listen, len - 1) == 0) {
+		if (hoist_api_start(daemon, previous, &ignored) == 0)
+			return 0;
+		hoist_log_warn("cannot listen on %s again (%s); agents that "
+			       "outlived the last hoistd cannot reach the new "
+			       "address", previous, ignored.msg);
+		if (daemon->http) {
+			evhttp_free(daemon->http);
+			daemon->http = NULL;
+		}
+	}
+	if (hoist_api_start(daemon, listen, err))
+		return -1;
+	url_host = strstr(daemon->url, "://");
+	return store->ops->put_meta(store, "api_listen",
+				    url_host ? url_host + 3 : daemon->url, err);
+}
+
 static int setup(struct hoist_daemon *daemon, struct options *opts,
 		 int *lock_fd, struct hoist_err *err)
 {
@@ -415,7 +449,7 @@ static int setup(struct hoist_daemon *daemon, struct options *opts,
 	    daemon->store->ops->list_instances(daemon->store, NULL,
 					       load_instance, daemon, err))
 		return -1;
-	if (hoist_api_start(daemon, opts->listen, err))
+	if (start_api(daemon, opts->listen, err))
 		return -1;
 
 	snprintf(path, sizeof(path), "%s/hoistd.url", daemon->home);

@@ -463,8 +463,11 @@ static void start_attempt(struct hoist_daemon *daemon,
 		goto out;
 	}
 
-	snprintf(label, sizeof(label), "%s%s-a%d", daemon->label_prefix,
-		 live->job.id, attempt->number);
+	if (snprintf(label, sizeof(label), "%s%s-a%d", daemon->label_prefix,
+		     live->job.id, attempt->number) >= (int)sizeof(label)) {
+		hoist_log_error("job=%s instance label too long", live->job.id);
+		goto out;
+	}
 	snprintf(env_url, sizeof(env_url), "HOIST_ORCHESTRATOR_URL=%s",
 		 daemon->url);
 	snprintf(env_token, sizeof(env_token), "HOIST_AGENT_TOKEN=%s", token);
