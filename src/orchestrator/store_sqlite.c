@@ -97,7 +97,9 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (job_id, step)"
 	");"
 	/* No foreign key on job_id: hoistd records every instance it finds
-	 * under its label prefix, including ones whose job it never saved. */
+	 * under its label prefix, including ones whose job it never saved.
+	 * NOTE: the key is the provider's id alone, so two providers that
+	 * hand out the same id would share a row. */
 	"CREATE TABLE instances ("
 	"  id TEXT PRIMARY KEY NOT NULL,"
 	"  provider TEXT,"
@@ -235,8 +237,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 
 	[STMT_GET_META] = "SELECT value FROM meta WHERE key = ?1",
 	[STMT_PUT_META] =
-	"INSERT INTO meta (key, value) VALUES (?1, ?2) "
-	"ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	("INSERT INTO meta (key, value) VALUES (?1, ?2) "
+	 "ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
 };
 
 struct sqlite_store {
