@@ -11,7 +11,8 @@
  * from the event loop (never from inside the call).  They return -1 with
  * err set when the operation could not be started, and then never call the
  * callback.  The instance and list pointers passed to a callback are valid
- * only during the callback.
+ * only during the callback.  A callback gets err NULL on success, and on
+ * failure a filled err with NULL for the instance and list pointers.
  */
 #ifndef HOIST_PROVIDER_H
 #define HOIST_PROVIDER_H
@@ -110,7 +111,8 @@ int hoist_provider_local_open(struct event_base *base, const char *root,
 
 void hoist_provider_close(struct hoist_provider *provider);
 
-/* Returns "starting", "running", "exited", "lost" or "gone". */
+/* Returns "starting", "running", "exited", "lost" or "gone", and
+ * "unknown" for a value outside enum hoist_provider_state. */
 const char *hoist_provider_state_name(int state);
 
 #endif
