@@ -874,6 +874,24 @@ static int match_route(const char *pattern, const char *path, char *id,
 	return *pattern == '\0' && *path == '\0';
 }
 
+/* Logs the first call of a fenced agent and every hundredth after it. */
+static void log_fenced_call(struct hoist_daemon *daemon, const char *token,
+			    const char *path)
+{
+	struct hoist_revoked_token *revoked = hoist_jobs_find_revoked(daemon,
+								      token);
+
+	if (!revoked) {
+		hoist_log_warn("rejected %s: unknown attempt token", path);
+		return;
+	}
+	if (revoked->rejected++ % 100 == 0)
+		hoist_log_warn("job=%s attempt %d is fenced: rejected %s from "
+			       "its agent (%lld calls so far)", revoked->job_id,
+			       revoked->attempt, path,
+			       (long long)revoked->rejected);
+}
+
 static void api_dispatch(struct evhttp_request *req, void *arg)
 {
 	struct hoist_daemon *daemon = arg;
@@ -924,6 +942,7 @@ static void api_dispatch(struct evhttp_request *req, void *arg)
 		}
 		call.live = hoist_jobs_find_by_token(daemon, token);
 		if (!call.live) {
+			log_fenced_call(daemon, token, path);
 			reply_error(req, 410, "fenced",
 				    "the attempt token is not valid for any "
 				    "live attempt (the attempt was replaced or "

@@ -65,6 +65,17 @@ struct hoist_live_instance {
 	struct hoist_live_instance *next;
 };
 
+/* A token hoistd revoked, remembered so that a fenced agent's calls can be
+ * logged with its job and attempt. */
+struct hoist_revoked_token {
+	char token_sha256[65];
+	char job_id[HOIST_ID_MAX];
+	int attempt;
+	int64_t rejected;		/* calls rejected so far */
+};
+
+#define HOIST_REVOKED_MAX 256
+
 struct hoist_daemon {
 	struct event_base *base;
 	struct evhttp *http;
@@ -83,6 +94,8 @@ struct hoist_daemon {
 
 	struct hoist_live_job *jobs;
 	struct hoist_live_instance *instances;
+	struct hoist_revoked_token revoked[HOIST_REVOKED_MAX];	/* a ring */
+	size_t revoked_next;
 	int list_inflight;
 	int64_t list_started_mono;
 	int64_t list_error_mono;	/* last logged list failure */
@@ -98,6 +111,9 @@ struct hoist_live_job *hoist_jobs_find(struct hoist_daemon *daemon,
 				       const char *id);
 struct hoist_live_job *hoist_jobs_find_by_token(struct hoist_daemon *daemon,
 						const char *token);
+/* Returns the record of a recently revoked token, or NULL. */
+struct hoist_revoked_token *hoist_jobs_find_revoked(
+	struct hoist_daemon *daemon, const char *token);
 int hoist_jobs_submit(struct hoist_daemon *daemon, json_t *spec,
 		      char *id_out, size_t id_len, struct hoist_err *err);
 int hoist_jobs_validate_spec(const json_t *spec, struct hoist_err *err);

@@ -70,6 +70,36 @@ struct hoist_live_job *hoist_jobs_find_by_token(struct hoist_daemon *daemon,
 	return NULL;
 }
 
+struct hoist_revoked_token *hoist_jobs_find_revoked(
+	struct hoist_daemon *daemon, const char *token)
+{
+	char hash[65];
+
+	hoist_util_sha256_hex(token, strlen(token), hash);
+	for (size_t i = 0; i < HOIST_REVOKED_MAX; i++) {
+		struct hoist_revoked_token *revoked = &daemon->revoked[i];
+
+		if (revoked->job_id[0] &&
+		    hoist_util_secret_equal(revoked->token_sha256, hash))
+			return revoked;
+	}
+	return NULL;
+}
+
+static void remember_revoked(struct hoist_daemon *daemon,
+			     const struct hoist_attempt_record *attempt)
+{
+	struct hoist_revoked_token *slot =
+		&daemon->revoked[daemon->revoked_next];
+
+	daemon->revoked_next = (daemon->revoked_next + 1) % HOIST_REVOKED_MAX;
+	memcpy(slot->token_sha256, attempt->token_sha256,
+	       sizeof(slot->token_sha256));
+	snprintf(slot->job_id, sizeof(slot->job_id), "%s", attempt->job_id);
+	slot->attempt = attempt->number;
+	slot->rejected = 0;
+}
+
 struct hoist_live_instance *hoist_jobs_find_instance(
 	struct hoist_daemon *daemon, const char *id)
 {
@@ -357,6 +387,7 @@ int hoist_jobs_end_attempt(struct hoist_daemon *daemon,
 		 reason);
 	if (hoist_jobs_save(daemon, live, err))
 		return -1;
+	remember_revoked(daemon, attempt);
 	hoist_log_info("job=%s attempt %d ended: reason=%s instance=%s "
 		       "last_step=%lld", live->job.id, attempt->number, reason,
 		       attempt->instance_id[0] ? attempt->instance_id : "-",
