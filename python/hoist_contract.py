@@ -23,14 +23,17 @@ expects and turns SIGTERM into a flag that the loop polls::
     for step in range(run.start_step + 1, total_steps + 1):
         loss = train_one_batch()
         run.log(step, loss=loss)
-        if run.should_checkpoint(step):
+        stop = run.stop_requested
+        if stop or step == total_steps or run.should_checkpoint(step):
             with run.checkpoint(step) as folder:
                 save(folder)
-        if run.stop_requested:
+        if stop:
             break
 
 A checkpoint named ``step-<N>`` contains the state after N completed steps,
 so ``start_step`` is N after a resume from it and 0 on a fresh start.
+Reading ``stop_requested`` once per step guarantees that the step the loop
+stops at is saved, even when SIGTERM arrives between the two checks.
 
 Outside hoist (HOIST_JOB_ID unset) the same code runs with local defaults
 under ``./.hoist-local``: checkpoints go to ``.hoist-local/checkpoints``,
@@ -397,12 +400,12 @@ class Run:
         """Yield an empty folder to save into, then publish it as ``step-<N>``.
 
         The folder is ``checkpoint_dir/.tmp-step-<N>-<pid>``. When the block
-        ends normally, every file and folder in it is fsynced, it is renamed
-        to ``step-<N>`` (atomic on one file system) and ``checkpoint_dir``
-        is fsynced, so a ``step-<N>`` folder is complete whenever it exists
-        and survives a crash of the machine once this returns. When the
-        block raises, the temporary folder is removed and the exception
-        propagates.
+        ends normally, every file and folder in it is fsynced and it is
+        renamed to ``step-<N>``, which is atomic within one file system.
+        Then ``checkpoint_dir`` is fsynced. So a ``step-<N>`` folder is
+        complete whenever it exists, and it survives a crash of the machine
+        once this returns. When the block raises, the temporary folder is
+        removed and the exception propagates.
 
         Raises FileExistsError when ``step-<N>`` already exists, and
         ValueError when the block left a symbolic link or a special file.
