@@ -7,7 +7,7 @@
  *   offer.json        the chosen offer and the creation time
  *   onstart.sh        the request's script (mode 0700)
  *   env               the request's env as NUL-terminated "NAME=value"
- *                     strings (mode 0600: it holds the attempt token)
+ *                     strings (mode 0600 because it contains the token)
  *   state.json        what the shim last recorded, see below
  *   shim.pid          "<pid> <start time>\n" of the shim
  *   instance.log      stdout and stderr of the shim and the onstart tree
@@ -49,7 +49,7 @@
 /* The executable that runs an instance (shim.c). */
 #define HOIST_LOCAL_SHIM_PROGRAM "hoist-instance-shim"
 
-/* The longest grace period that preempt accepts, in seconds. */
+/* The maximum grace period that preempt accepts, in seconds. */
 #define HOIST_LOCAL_GRACE_MAX 3600
 
 /* Returns 1 when id has the form "local-" followed by 8 lowercase hex

@@ -16,7 +16,7 @@
 /* The most GPUs one offer may have. */
 #define HOIST_LOCAL_OFFER_GPUS_MAX 64
 
-/* What a GPU profile asks of an offer. */
+/* The filters of a GPU profile that an offer must pass. */
 struct hoist_local_offer_filter {
 	const char *gpu_name;		/* compared ignoring case */
 	long long num_gpus;		/* the minimum */

@@ -11,7 +11,8 @@
 #include <sys/pidfd.h>
 #include <unistd.h>
 
-/* The most processes one scan reads: the largest pid_max of Linux. */
+/* The maximum number of processes one scan reads: the largest pid_max
+ * that Linux allows (4194304 on 64-bit kernels). */
 #define PROC_TABLE_MAX (4u * 1024 * 1024)
 
 /* How many ppid links an ancestry walk follows before it gives up. */

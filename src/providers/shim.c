@@ -17,7 +17,7 @@
  * after the grace period in preempt-request, then state "preempted".
  *
  * When FD is given, the shim writes "ok\n" to it once the onstart process
- * runs and state.json says so, or "error: <message>\n" if it cannot start.
+ * runs and state.json records it, or "error: <message>\n" if it cannot start.
  * The provider waits for that line.
  */
 #include <errno.h>
@@ -46,7 +46,7 @@
 /* The largest env file: the request's variables, NUL-separated. */
 #define ENV_FILE_MAX (1024 * 1024)
 
-/* The most variables the onstart process gets. */
+/* The maximum number of variables that the onstart process gets. */
 #define ENV_VARS_MAX 4096
 
 /* PATH of the onstart process when the shim itself has none. */
