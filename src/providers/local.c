@@ -36,7 +36,9 @@
 #include "providers/local_offers.h"
 #include "providers/local_proc.h"
 
-/* How long create waits for the shim's "ok" line. */
+/* How long create waits for the shim's "ok" line.  NOTE: create blocks
+ * the event loop while it waits, a few ms normally but this long at most
+ * when the shim hangs. */
 #define SHIM_READY_TIMEOUT_MS 5000
 
 /* The interval between checks while destroy waits. */
