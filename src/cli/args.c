@@ -169,10 +169,33 @@ void hoist_cli_print_usage(FILE *out, const struct hoist_cli_spec *spec)
 	fprintf(out, " [options]\n");
 }
 
+/* Prints text as lines of at most width columns, broken at spaces. */
+static void print_wrapped(FILE *out, const char *text, size_t width)
+{
+	while (*text) {
+		size_t len = strlen(text);
+		size_t cut = len;
+
+		if (len > width) {
+			cut = width;
+			while (cut > 0 && text[cut] != ' ')
+				cut--;
+			if (cut == 0)
+				cut = strcspn(text, " ");
+		}
+		fprintf(out, "%.*s\n", (int)cut, text);
+		text += cut;
+		while (*text == ' ')
+			text++;
+	}
+}
+
 void hoist_cli_print_help(FILE *out, const struct hoist_cli_spec *spec)
 {
 	hoist_cli_print_usage(out, spec);
-	fprintf(out, "\n%s\n\noptions:\n", spec->summary);
+	fputc('\n', out);
+	print_wrapped(out, spec->summary, 72);
+	fprintf(out, "\noptions:\n");
 	for (const struct hoist_cli_opt *opt = spec->opts;
 	     opt && opt->long_name; opt++) {
 		char left[64];

@@ -21,10 +21,8 @@ static const struct {
 	const char *wire;	/* as sent to hoistd */
 	const char *help;
 } faults[] = {
-	{ "freeze", "freeze", "SIGSTOP every process of the instance and "
-	  "report it unreachable" },
-	{ "thaw", "thaw", "SIGCONT them and report the instance reachable "
-	  "again" },
+	{ "freeze", "freeze", "SIGSTOP its processes, report it unreachable" },
+	{ "thaw", "thaw", "SIGCONT them, report it reachable again" },
 	{ "block-destroy", "block_destroy", "make every destroy of the "
 	  "instance fail" },
 	{ "allow-destroy", "allow_destroy", "let destroys succeed again" },
@@ -193,7 +191,7 @@ static int run_fault(int argc, char **argv)
 	}
 	if (hoist_cli_client_call(&client, "POST", path, body, &reply, &err))
 		goto out;
-	printf("fault %s set on instance %s\n", args.positional[1],
+	printf("applied %s to instance %s\n", args.positional[1],
 	       args.positional[0]);
 out:
 	json_decref(body);

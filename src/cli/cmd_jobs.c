@@ -70,8 +70,8 @@ int hoist_cli_cmd_jobs(int argc, char **argv)
 	const struct hoist_cli_opt options[] = {
 		{ "json", 0, NULL, "print {\"jobs\": [...]} as JSON", &json,
 		  NULL },
-		{ "all", 'a', NULL, "also list the jobs that ended more than "
-		  "24 hours ago", &all, NULL },
+		{ "all", 'a', NULL, "also list jobs that ended over 24 h ago",
+		  &all, NULL },
 		{ 0 },
 	};
 	const struct hoist_cli_spec spec = {
@@ -218,8 +218,11 @@ int hoist_cli_cmd_cancel(int argc, char **argv)
 		goto out;
 	}
 	state = hoist_cli_json_str(job, "state");
-	if (hoist_cli_state_is_final(state))
-		printf("job %s is %s\n", id, state);
+	if (state && strcmp(state, "cancelled") == 0)
+		printf("job %s is cancelled\n", id);
+	else if (hoist_cli_state_is_final(state))
+		printf("job %s already ended (%s); nothing to cancel\n", id,
+		       state);
 	else
 		printf("cancelling job %s (state %s); 'hoist show %s' shows "
 		       "when it has stopped\n", id, state ? state : "-", id);

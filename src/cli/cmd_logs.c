@@ -116,7 +116,7 @@ int hoist_cli_cmd_logs(int argc, char **argv)
 		.max_args = 1,
 		.opts = options,
 		.details = "Without --attempt, --follow starts at the latest "
-			   "attempt and moves on to each new\nattempt; a "
+			   "attempt and moves on to\neach new attempt.  A "
 			   "line on stderr marks the switch.\n",
 	};
 	struct hoist_cli_client client = { 0 };

@@ -125,6 +125,17 @@ static void watch_clear_status(struct watch *w)
 		fputc('\n', stdout);
 		w->log.at_line_start = 1;
 	}
+	fflush(stdout);
+}
+
+/* Ends the status line with a newline, so that it stays on screen. */
+static void watch_end_status(struct watch *w)
+{
+	if (w->status_open) {
+		fputc('\n', stdout);
+		w->status_open = 0;
+	}
+	fflush(stdout);
 }
 
 /* Prints one event line, "[19:48:34] MESSAGE". */
@@ -317,9 +328,10 @@ static int watch_update(struct watch *w, const json_t *job,
 	const char *state = hoist_cli_json_str(job, "state");
 	const char *reason = hoist_cli_json_str(job, "end_reason");
 
+	/* A final checkpoint is committed before its attempt ends. */
+	watch_checkpoints(w, job);
 	if (watch_attempts(w, job, 0, err))
 		return -1;
-	watch_checkpoints(w, job);
 	if (state && strcmp(state, w->state) != 0) {
 		snprintf(w->state, sizeof(w->state), "%s", state);
 		if (reason)
@@ -451,7 +463,7 @@ static int follow_job(struct hoist_cli_client *client, json_t *record,
 			break;
 	}
 
-	watch_clear_status(&w);
+	watch_end_status(&w);
 	if (hoist_cli_follow_interrupted()) {
 		print_reattach(job_id);
 		status = HOIST_CLI_EXIT_INTERRUPTED;
