@@ -51,6 +51,8 @@ struct hoist_live_job {
 	int64_t stop_mono;		/* when the stop was requested */
 	int64_t last_committed_step;	/* -1 when none */
 	struct hoist_live_job *next;
+	struct hoist_live_job *token_next;	/* chain of a token bucket */
+	int token_indexed;
 };
 
 /* An instance that is not confirmed destroyed yet. */
@@ -75,6 +77,7 @@ struct hoist_revoked_token {
 };
 
 #define HOIST_REVOKED_MAX 256
+#define HOIST_TOKEN_BUCKETS 4096	/* a power of two */
 
 struct hoist_daemon {
 	struct event_base *base;
@@ -94,6 +97,8 @@ struct hoist_daemon {
 
 	struct hoist_live_job *jobs;
 	struct hoist_live_instance *instances;
+	/* Live attempts by token hash, for the agent calls. */
+	struct hoist_live_job *token_buckets[HOIST_TOKEN_BUCKETS];
 	struct hoist_revoked_token revoked[HOIST_REVOKED_MAX];	/* a ring */
 	size_t revoked_next;
 	int list_inflight;
@@ -111,6 +116,11 @@ struct hoist_live_job *hoist_jobs_find(struct hoist_daemon *daemon,
 				       const char *id);
 struct hoist_live_job *hoist_jobs_find_by_token(struct hoist_daemon *daemon,
 						const char *token);
+/* Adds live's current attempt to the token index, or removes it. */
+void hoist_jobs_index_token(struct hoist_daemon *daemon,
+			    struct hoist_live_job *live);
+void hoist_jobs_unindex_token(struct hoist_daemon *daemon,
+			      struct hoist_live_job *live);
 /* Returns the record of a recently revoked token, or NULL. */
 struct hoist_revoked_token *hoist_jobs_find_revoked(
 	struct hoist_daemon *daemon, const char *token);

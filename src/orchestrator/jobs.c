@@ -49,22 +49,60 @@ struct hoist_live_job *hoist_jobs_find(struct hoist_daemon *daemon,
 	return NULL;
 }
 
-/*
- * NOTE: a linear scan; fine for hundreds of live jobs.  A table keyed by
- * the token hash is the next step for thousands of heartbeating agents.
- */
+static size_t token_bucket(const char *hash)
+{
+	size_t value = 0;
+
+	for (int i = 0; i < 8 && hash[i]; i++) {
+		char c = hash[i];
+
+		value = value * 16 + (size_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	return value & (HOIST_TOKEN_BUCKETS - 1);
+}
+
+void hoist_jobs_index_token(struct hoist_daemon *daemon,
+			    struct hoist_live_job *live)
+{
+	size_t bucket;
+
+	if (live->token_indexed || !live->has_attempt ||
+	    live->attempt.state == HOIST_ATTEMPT_ENDED)
+		return;
+	bucket = token_bucket(live->attempt.token_sha256);
+	live->token_next = daemon->token_buckets[bucket];
+	daemon->token_buckets[bucket] = live;
+	live->token_indexed = 1;
+}
+
+void hoist_jobs_unindex_token(struct hoist_daemon *daemon,
+			      struct hoist_live_job *live)
+{
+	struct hoist_live_job **link;
+
+	if (!live->token_indexed)
+		return;
+	link = &daemon->token_buckets[token_bucket(live->attempt.token_sha256)];
+	while (*link && *link != live)
+		link = &(*link)->token_next;
+	if (*link)
+		*link = live->token_next;
+	live->token_next = NULL;
+	live->token_indexed = 0;
+}
+
+/* Heartbeats arrive by the ten thousand, so this is a hash lookup. */
 struct hoist_live_job *hoist_jobs_find_by_token(struct hoist_daemon *daemon,
 						const char *token)
 {
+	struct hoist_live_job *live;
 	char hash[65];
 
 	hoist_util_sha256_hex(token, strlen(token), hash);
-	for (struct hoist_live_job *live = daemon->jobs; live;
-	     live = live->next) {
-		if (!live->has_attempt ||
-		    live->attempt.state == HOIST_ATTEMPT_ENDED)
-			continue;
-		if (hoist_util_secret_equal(live->attempt.token_sha256, hash))
+	for (live = daemon->token_buckets[token_bucket(hash)]; live;
+	     live = live->token_next) {
+		if (live->attempt.state != HOIST_ATTEMPT_ENDED &&
+		    hoist_util_secret_equal(live->attempt.token_sha256, hash))
 			return live;
 	}
 	return NULL;
@@ -385,6 +423,7 @@ int hoist_jobs_end_attempt(struct hoist_daemon *daemon,
 	attempt->ended_at = hoist_clock_now_ms();
 	snprintf(attempt->end_reason, sizeof(attempt->end_reason), "%s",
 		 reason);
+	hoist_jobs_unindex_token(daemon, live);
 	if (hoist_jobs_save(daemon, live, err))
 		return -1;
 	remember_revoked(daemon, attempt);
@@ -451,6 +490,7 @@ void hoist_jobs_forget_finished(struct hoist_daemon *daemon)
 
 		if (hoist_model_job_state_is_final(live->job.state) &&
 		    !live->dirty && !live->provisioning) {
+			hoist_jobs_unindex_token(daemon, live);
 			*link = live->next;
 			live_job_free(live);
 			continue;
@@ -525,6 +565,7 @@ int hoist_jobs_load(struct hoist_daemon *daemon, struct hoist_err *err)
 		    store->ops->list_checkpoints(store, live->job.id,
 						 load_checkpoint, &ctx, err))
 			return -1;
+		hoist_jobs_index_token(daemon, live);
 		hoist_log_info("job=%s loaded: state=%s attempt=%d",
 			       live->job.id,
 			       hoist_model_job_state_name(live->job.state),

@@ -462,6 +462,7 @@ static void start_attempt(struct hoist_daemon *daemon,
 		log_store_error(live->job.id, &err);
 		goto out;
 	}
+	hoist_jobs_index_token(daemon, live);
 
 	if (snprintf(label, sizeof(label), "%s%s-a%d", daemon->label_prefix,
 		     live->job.id, attempt->number) >= (int)sizeof(label)) {
