@@ -286,7 +286,7 @@ int hoist_util_find_program(const char *name, char *out, size_t outlen,
 			    struct hoist_err *err)
 {
 	static const char *const build_dirs[] = {
-		"", "/../orchestrator", "/../worker", "/../cli",
+		"", "/../orchestrator", "/../worker", "/../cli", "/../providers",
 	};
 	char self[PATH_MAX];
 	const char *bin_dir = getenv("HOIST_BIN_DIR");

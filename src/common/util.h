@@ -46,7 +46,7 @@ int hoist_util_self_dir(char *out, size_t outlen, struct hoist_err *err);
  * Finds the hoist executable name ("hoistd", "hoist-agent", "hoist") and
  * stores its absolute path in out.  Looks in $HOIST_BIN_DIR, then next to
  * the running executable, then in the sibling folders of a Meson build tree
- * (../orchestrator, ../worker, ../cli), then in $PATH.
+ * (../orchestrator, ../worker, ../cli, ../providers), then in $PATH.
  */
 int hoist_util_find_program(const char *name, char *out, size_t outlen,
 			    struct hoist_err *err);
