@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -61,6 +62,119 @@ void hoist_digest_release(struct hoist_digest *digest)
 {
 	EVP_MD_CTX_free(digest->ctx);
 	digest->ctx = NULL;
+}
+
+struct hoist_digest_worker {
+	struct hoist_digest *digest;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int threaded;		/* 0: submit hashes on the caller's thread */
+	int busy;		/* a chunk is queued or being hashed */
+	int stopping;
+	int failed;
+	const void *data;
+	size_t len;
+};
+
+static void *digest_worker_main(void *arg)
+{
+	struct hoist_digest_worker *worker = arg;
+
+	pthread_mutex_lock(&worker->lock);
+	for (;;) {
+		int failed;
+
+		while (!worker->busy && !worker->stopping)
+			pthread_cond_wait(&worker->cond, &worker->lock);
+		if (!worker->busy)
+			break;
+		pthread_mutex_unlock(&worker->lock);
+		failed = hoist_digest_update(worker->digest, worker->data,
+					     worker->len, NULL) != 0;
+		pthread_mutex_lock(&worker->lock);
+		worker->failed |= failed;
+		worker->busy = 0;
+		pthread_cond_broadcast(&worker->cond);
+	}
+	pthread_mutex_unlock(&worker->lock);
+	return NULL;
+}
+
+int hoist_digest_worker_start(struct hoist_digest *digest,
+			      struct hoist_digest_worker **out,
+			      struct hoist_err *err)
+{
+	struct hoist_digest_worker *worker = calloc(1, sizeof(*worker));
+
+	*out = NULL;
+	if (!worker)
+		return hoist_err_set(err, HOIST_E_NOMEM,
+				     "out of memory starting a SHA-256 worker");
+	worker->digest = digest;
+	if (pthread_mutex_init(&worker->lock, NULL) != 0) {
+		free(worker);
+		return hoist_err_set(err, HOIST_E_INTERNAL,
+				     "cannot create a mutex");
+	}
+	if (pthread_cond_init(&worker->cond, NULL) != 0) {
+		pthread_mutex_destroy(&worker->lock);
+		free(worker);
+		return hoist_err_set(err, HOIST_E_INTERNAL,
+				     "cannot create a condition variable");
+	}
+	worker->threaded = pthread_create(&worker->thread, NULL,
+					  digest_worker_main, worker) == 0;
+	*out = worker;
+	return 0;
+}
+
+void hoist_digest_worker_submit(struct hoist_digest_worker *worker,
+				const void *data, size_t len)
+{
+	if (!worker->threaded) {
+		if (hoist_digest_update(worker->digest, data, len, NULL))
+			worker->failed = 1;
+		return;
+	}
+	pthread_mutex_lock(&worker->lock);
+	worker->data = data;
+	worker->len = len;
+	worker->busy = 1;
+	pthread_cond_broadcast(&worker->cond);
+	pthread_mutex_unlock(&worker->lock);
+}
+
+int hoist_digest_worker_wait(struct hoist_digest_worker *worker,
+			     struct hoist_err *err)
+{
+	int failed;
+
+	pthread_mutex_lock(&worker->lock);
+	while (worker->busy)
+		pthread_cond_wait(&worker->cond, &worker->lock);
+	failed = worker->failed;
+	pthread_mutex_unlock(&worker->lock);
+	if (failed)
+		return hoist_err_set(err, HOIST_E_INTERNAL,
+				     "SHA-256 update failed");
+	return 0;
+}
+
+void hoist_digest_worker_stop(struct hoist_digest_worker *worker)
+{
+	if (!worker)
+		return;
+	if (worker->threaded) {
+		pthread_mutex_lock(&worker->lock);
+		worker->stopping = 1;
+		pthread_cond_broadcast(&worker->cond);
+		pthread_mutex_unlock(&worker->lock);
+		pthread_join(worker->thread, NULL);
+	}
+	pthread_cond_destroy(&worker->cond);
+	pthread_mutex_destroy(&worker->lock);
+	free(worker);
 }
 
 int hoist_digest_file(const char *path, uint64_t *size, char out[65],

@@ -220,19 +220,30 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/*
- * Copies in to out from their current offsets to the end of in.  Without a
- * digest the kernel copies with copy_file_range(), which may share extents
- * on file systems that support it.  With a digest, the bytes pass through a
- * 1 MiB buffer so that they are hashed in the same pass.
- */
-static int copy_fd(int in, int out, struct hoist_digest *digest,
-		   const char *from, const char *to, struct hoist_err *err)
+static ssize_t read_full(int fd, char *buf, size_t len)
 {
-	char *chunk = NULL;
-	int rc = -1;
+	size_t done = 0;
 
-	while (!digest) {
+	while (done < len) {
+		ssize_t n = read(fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* Copies with copy_file_range(); returns 1 when the kernel cannot copy
+ * between these files, so the caller copies through a buffer. */
+static int copy_in_kernel(int in, int out, const char *from, const char *to,
+			  struct hoist_err *err)
+{
+	for (;;) {
 		ssize_t n = copy_file_range(in, NULL, out, NULL, 1u << 30, 0);
 
 		if (n > 0)
@@ -243,40 +254,87 @@ static int copy_fd(int in, int out, struct hoist_digest *digest,
 			continue;
 		if (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP ||
 		    errno == EINVAL || errno == EBADF || errno == EPERM)
-			break;	/* not supported here: copy through a buffer */
+			return 1;
 		return hoist_err_set(err, HOIST_E_IO,
 				     "cannot copy '%s' to '%s': %s", from, to,
 				     strerror(errno));
 	}
+}
 
-	chunk = malloc(COPY_BUFFER_SIZE);
-	if (!chunk)
-		return hoist_err_set(err, HOIST_E_NOMEM,
-				     "out of memory allocating a copy buffer");
-	for (;;) {
-		ssize_t n = read(in, chunk, COPY_BUFFER_SIZE);
+/*
+ * Copies in to out through two 1 MiB buffers.  With a digest, a helper
+ * thread hashes each chunk while this thread writes it and reads the next
+ * one.  The copy and the hash are thus one pass over the data, and hashing
+ * overlaps with the I/O instead of adding to it.
+ */
+static int copy_buffered(int in, int out, struct hoist_digest *digest,
+			 const char *from, const char *to,
+			 struct hoist_err *err)
+{
+	struct hoist_digest_worker *worker = NULL;
+	char *chunks[2] = { NULL, NULL };
+	ssize_t len;
+	int current = 0;
+	int rc = -1;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			hoist_err_set(err, HOIST_E_IO, "cannot read '%s': %s",
-				      from, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (digest && hoist_digest_update(digest, chunk, (size_t)n, err))
-			goto out;
-		if (write_all(out, chunk, (size_t)n) != 0) {
+	chunks[0] = malloc(COPY_BUFFER_SIZE);
+	chunks[1] = malloc(COPY_BUFFER_SIZE);
+	if (!chunks[0] || !chunks[1]) {
+		hoist_err_set(err, HOIST_E_NOMEM,
+			      "out of memory allocating copy buffers");
+		goto out;
+	}
+	if (digest && hoist_digest_worker_start(digest, &worker, err))
+		goto out;
+
+	len = read_full(in, chunks[current], COPY_BUFFER_SIZE);
+	while (len > 0) {
+		ssize_t next;
+
+		if (worker)
+			hoist_digest_worker_submit(worker, chunks[current],
+						   (size_t)len);
+		if (write_all(out, chunks[current], (size_t)len) != 0) {
 			hoist_err_set(err, HOIST_E_IO, "cannot write '%s': %s",
 				      to, strerror(errno));
 			goto out;
 		}
+		next = read_full(in, chunks[!current], COPY_BUFFER_SIZE);
+		if (worker && hoist_digest_worker_wait(worker, err))
+			goto out;
+		current = !current;
+		len = next;
+	}
+	if (len < 0) {
+		hoist_err_set(err, HOIST_E_IO, "cannot read '%s': %s", from,
+			      strerror(errno));
+		goto out;
 	}
 	rc = 0;
 out:
-	free(chunk);
+	/* Stopping waits for the chunk being hashed, so the buffers can go. */
+	hoist_digest_worker_stop(worker);
+	free(chunks[0]);
+	free(chunks[1]);
 	return rc;
+}
+
+/*
+ * Copies in to out from their current offsets to the end of in.  Without a
+ * digest the kernel copies with copy_file_range(), which may share extents
+ * on file systems that support it.  With a digest, the bytes pass through
+ * user space so that they are hashed in the same pass.
+ */
+static int copy_fd(int in, int out, struct hoist_digest *digest,
+		   const char *from, const char *to, struct hoist_err *err)
+{
+	if (!digest) {
+		int rc = copy_in_kernel(in, out, from, to, err);
+
+		if (rc <= 0)
+			return rc;
+	}
+	return copy_buffered(in, out, digest, from, to, err);
 }
 
 /* Opens the temporary file for key, creating its folders; a folder that a

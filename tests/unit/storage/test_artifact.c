@@ -270,6 +270,77 @@ static void sha256_variants_hash_bytes(void **state)
 	assert_string_equal(sha256, ABC_SHA256);
 }
 
+static void sha256_variants_multi_chunk(void **state)
+{
+	struct fixture *fx = *state;
+	struct hoist_err err = HOIST_ERR_INIT;
+	size_t len = (5u << 20) + 3;	/* five full copy buffers and a bit */
+	char src[4200];
+	char dst[4200];
+	char expected[65];
+	char sha256[65];
+	uint64_t size = 0;
+	char *data;
+
+	data = malloc(len);
+	assert_non_null(data);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)((i * 13) ^ (i >> 10));
+	hoist_util_sha256_hex(data, len, expected);
+	snprintf(src, sizeof(src), "%s/multi", fx->dir);
+	snprintf(dst, sizeof(dst), "%s/multi.out", fx->dir);
+	storage_test_write(src, data, len);
+	free(data);
+
+	assert_int_equal(hoist_artifact_put_file_sha256(fx->store, "multi",
+							src, &size, sha256,
+							&err), 0);
+	assert_int_equal(size, len);
+	assert_string_equal(sha256, expected);
+
+	memset(sha256, 0, sizeof(sha256));
+	size = 0;
+	assert_int_equal(hoist_artifact_get_file_sha256(fx->store, "multi",
+							dst, &size, sha256,
+							&err), 0);
+	assert_int_equal(size, len);
+	assert_string_equal(sha256, expected);
+}
+
+/* A back end without the optional ops gets the two-pass fallback. */
+static void sha256_fallback_without_ops(void **state)
+{
+	struct fixture *fx = *state;
+	struct hoist_err err = HOIST_ERR_INIT;
+	const struct hoist_artifact_ops *file_ops = fx->store->ops;
+	struct hoist_artifact_ops plain = *file_ops;
+	char src[4200];
+	char dst[4200];
+	char sha256[65];
+	uint64_t size = 0;
+	int put_rc;
+	int get_rc;
+
+	plain.put_file_sha256 = NULL;
+	plain.get_file_sha256 = NULL;
+	snprintf(src, sizeof(src), "%s/abc", fx->dir);
+	snprintf(dst, sizeof(dst), "%s/abc.out", fx->dir);
+	storage_test_write(src, "abc", 3);
+
+	fx->store->ops = &plain;
+	put_rc = hoist_artifact_put_file_sha256(fx->store, "abc", src, &size,
+						sha256, &err);
+	get_rc = hoist_artifact_get_file_sha256(fx->store, "abc", dst, &size,
+						sha256, &err);
+	fx->store->ops = file_ops;
+
+	assert_int_equal(put_rc, 0);
+	assert_int_equal(get_rc, 0);
+	assert_int_equal(size, 3);
+	assert_string_equal(sha256, ABC_SHA256);
+	assert_int_equal(access(dst, F_OK), 0);
+}
+
 static void missing_object_not_found(void **state)
 {
 	struct fixture *fx = *state;
@@ -649,6 +720,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(file_round_trip, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(sha256_variants_hash_bytes,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(sha256_variants_multi_chunk,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(sha256_fallback_without_ops,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_object_not_found,
 						setup, teardown),
