@@ -201,11 +201,11 @@ out:
 /* Keeps the instances that are not destroyed yet. */
 static json_t *live_instances(const json_t *instances, struct hoist_err *err)
 {
-	json_t *kept = json_array();
+	json_t *selected = json_array();
 	const json_t *instance;
 	size_t i;
 
-	if (!kept) {
+	if (!selected) {
 		hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
 		return NULL;
 	}
@@ -214,13 +214,13 @@ static json_t *live_instances(const json_t *instances, struct hoist_err *err)
 
 		if (state && strcmp(state, "destroyed") == 0)
 			continue;
-		if (json_array_append(kept, (json_t *)instance)) {
+		if (json_array_append(selected, (json_t *)instance)) {
 			hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
-			json_decref(kept);
+			json_decref(selected);
 			return NULL;
 		}
 	}
-	return kept;
+	return selected;
 }
 
 static int run_list(int argc, char **argv)

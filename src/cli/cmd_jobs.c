@@ -40,12 +40,12 @@ static int is_recent(const json_t *job, int64_t now_ms)
 static json_t *recent_jobs(const json_t *jobs, int64_t now_ms,
 			   size_t *hidden, struct hoist_err *err)
 {
-	json_t *kept = json_array();
+	json_t *selected = json_array();
 	const json_t *job;
 	size_t i;
 
 	*hidden = 0;
-	if (!kept) {
+	if (!selected) {
 		hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
 		return NULL;
 	}
@@ -54,13 +54,13 @@ static json_t *recent_jobs(const json_t *jobs, int64_t now_ms,
 			(*hidden)++;
 			continue;
 		}
-		if (json_array_append(kept, (json_t *)job)) {
+		if (json_array_append(selected, (json_t *)job)) {
 			hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
-			json_decref(kept);
+			json_decref(selected);
 			return NULL;
 		}
 	}
-	return kept;
+	return selected;
 }
 
 int hoist_cli_cmd_jobs(int argc, char **argv)

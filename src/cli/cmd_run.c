@@ -34,6 +34,7 @@ struct run_options {
 /* The events of one attempt that the follow loop has printed. */
 struct attempt_seen {
 	int64_t number;
+	int start_shown;
 	int instance_shown;
 	int resumed_shown;
 	int ended_shown;
@@ -158,11 +159,10 @@ static void HOIST_PRINTF(2, 3) watch_say(struct watch *w, const char *fmt,
 }
 
 static struct attempt_seen *watch_attempt(struct watch *w, int64_t number,
-					  int *added, struct hoist_err *err)
+					  struct hoist_err *err)
 {
 	struct attempt_seen *grown;
 
-	*added = 0;
 	for (size_t i = 0; i < w->count; i++) {
 		if (w->attempts[i].number == number)
 			return &w->attempts[i];
@@ -180,70 +180,89 @@ static struct attempt_seen *watch_attempt(struct watch *w, int64_t number,
 	}
 	memset(&w->attempts[w->count], 0, sizeof(*w->attempts));
 	w->attempts[w->count].number = number;
-	*added = 1;
 	return &w->attempts[w->count++];
 }
 
-static int watch_attempts(struct watch *w, const json_t *job, int started,
+/* Prints the start of an attempt, its instance and its resume step, each
+ * once.  hoistd may fill in the instance only after the attempt starts. */
+static void watch_attempt_start(struct watch *w, struct attempt_seen *seen,
+				const json_t *attempt)
+{
+	const char *instance = hoist_cli_json_str(attempt, "instance_id");
+	long long number = (long long)seen->number;
+	int64_t step;
+
+	if (instance && !*instance)
+		instance = NULL;
+	if (!seen->start_shown && instance) {
+		watch_say(w, "attempt %lld started on instance %s", number,
+			  instance);
+		seen->instance_shown = 1;
+	} else if (!seen->start_shown) {
+		watch_say(w, "attempt %lld started", number);
+	} else if (!seen->instance_shown && instance) {
+		watch_say(w, "attempt %lld runs on instance %s", number,
+			  instance);
+		seen->instance_shown = 1;
+	}
+	seen->start_shown = 1;
+
+	if (!seen->resumed_shown &&
+	    hoist_cli_json_int(attempt, "resumed_from_step", &step) == 0) {
+		watch_say(w, "attempt %lld resumed from step %lld", number,
+			  (long long)step);
+		seen->resumed_shown = 1;
+	}
+}
+
+static void watch_attempt_end(struct watch *w, struct attempt_seen *seen,
+			      const json_t *attempt)
+{
+	const char *reason = hoist_cli_json_str(attempt, "end_reason");
+	int64_t step;
+
+	if (seen->ended_shown)
+		return;
+	seen->ended_shown = 1;
+	if (!reason)
+		reason = "unknown reason";
+	if (hoist_cli_json_int(attempt, "last_step", &step))
+		watch_say(w, "attempt %lld ended: %s", (long long)seen->number,
+			  reason);
+	else
+		watch_say(w, "attempt %lld ended: %s at step %lld",
+			  (long long)seen->number, reason, (long long)step);
+}
+
+/*
+ * Prints what is new about the attempts of job.  The first pass
+ * (ended_pass) covers only the attempts that ended, so that their end
+ * comes before the job state line and the start of the next attempt.
+ */
+static int watch_attempts(struct watch *w, const json_t *job, int ended_pass,
 			  struct hoist_err *err)
 {
 	const json_t *attempt;
 	size_t i;
 
 	json_array_foreach(json_object_get(job, "attempts"), i, attempt) {
-		const char *instance = hoist_cli_json_str(attempt,
-							  "instance_id");
-		const char *reason = hoist_cli_json_str(attempt, "end_reason");
 		struct attempt_seen *seen;
 		int64_t number;
-		int64_t step;
-		int added;
+		int ended;
 
 		if (hoist_cli_json_int(attempt, "number", &number))
 			continue;
-		if (instance && !*instance)
-			instance = NULL;
-		if (!started) {
-			if (!reason && !hoist_cli_json_str(attempt, "ended_at"))
-				continue;
-			seen = watch_attempt(w, number, &added, err);
-			if (!seen)
-				return -1;
-			if (seen->ended_shown)
-				continue;
-			seen->ended_shown = 1;
-			if (hoist_cli_json_int(attempt, "last_step", &step))
-				watch_say(w, "attempt %lld ended: %s",
-					  (long long)number,
-					  reason ? reason : "unknown reason");
-			else
-				watch_say(w, "attempt %lld ended: %s at step "
-					  "%lld", (long long)number,
-					  reason ? reason : "unknown reason",
-					  (long long)step);
+		ended = hoist_cli_json_str(attempt, "end_reason") ||
+			hoist_cli_json_str(attempt, "ended_at");
+		if (ended_pass && !ended)
 			continue;
-		}
 
-		seen = watch_attempt(w, number, &added, err);
+		seen = watch_attempt(w, number, err);
 		if (!seen)
 			return -1;
-		if (added && instance) {
-			watch_say(w, "attempt %lld started on instance %s",
-				  (long long)number, instance);
-			seen->instance_shown = 1;
-		} else if (added) {
-			watch_say(w, "attempt %lld started", (long long)number);
-		} else if (!seen->instance_shown && instance) {
-			watch_say(w, "attempt %lld runs on instance %s",
-				  (long long)number, instance);
-			seen->instance_shown = 1;
-		}
-		if (!seen->resumed_shown &&
-		    hoist_cli_json_int(attempt, "resumed_from_step", &step) == 0) {
-			watch_say(w, "attempt %lld resumed from step %lld",
-				  (long long)number, (long long)step);
-			seen->resumed_shown = 1;
-		}
+		watch_attempt_start(w, seen, attempt);
+		if (ended)
+			watch_attempt_end(w, seen, attempt);
 	}
 	return 0;
 }
@@ -330,7 +349,7 @@ static int watch_update(struct watch *w, const json_t *job,
 
 	/* A final checkpoint is committed before its attempt ends. */
 	watch_checkpoints(w, job);
-	if (watch_attempts(w, job, 0, err))
+	if (watch_attempts(w, job, 1, err))
 		return -1;
 	if (state && strcmp(state, w->state) != 0) {
 		snprintf(w->state, sizeof(w->state), "%s", state);
@@ -339,7 +358,7 @@ static int watch_update(struct watch *w, const json_t *job,
 		else
 			watch_say(w, "job %s %s", w->job_id, state);
 	}
-	if (watch_attempts(w, job, 1, err))
+	if (watch_attempts(w, job, 0, err))
 		return -1;
 	if (!hoist_cli_state_is_final(state))
 		watch_progress(w, job);

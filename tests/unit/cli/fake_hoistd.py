@@ -8,6 +8,8 @@ GET /v1/jobs/{id}, so a CLI that polls gets every change:
 - a name containing "fail": one attempt whose command fails, then the job
   fails with too_many_failures;
 - a name containing "forever": the job keeps running and its step grows;
+- a name containing "blink": attempt 1 starts and fails between two polls,
+  and attempt 2 succeeds;
 - any other name: attempt 1 is preempted after a checkpoint at step 100,
   attempt 2 resumes from it and the job succeeds.
 
@@ -133,6 +135,22 @@ def fail_timeline():
     return [provisioning, running, failed]
 
 
+def blink_timeline():
+    def first_gone(job):
+        job["state"] = "starting"
+        first = new_attempt(1, "local-eeee0005", "running")
+        end_attempt(first, "command_failed", 2, None)
+        job["attempts"].append(first)
+        job["attempts"].append(new_attempt(2, "local-ffff0006", "starting"))
+
+    def succeeded(job):
+        end_attempt(job["attempts"][1], "completed", 0, 10)
+        job["last_step"] = 10
+        finish_job(job, "succeeded", "completed", 0.0002)
+
+    return [first_gone, succeeded]
+
+
 def forever_timeline():
     def running(job):
         job["state"] = "running"
@@ -234,6 +252,8 @@ class FakeHoistd:
             timeline = fail_timeline()
         elif "forever" in name:
             timeline = forever_timeline()
+        elif "blink" in name:
+            timeline = blink_timeline()
         else:
             timeline = succeed_timeline()
         with self.lock:

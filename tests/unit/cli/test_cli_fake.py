@@ -405,6 +405,22 @@ class RunTest(CliTestCase):
         self.assertIn("failed, end reason too_many_failures", result.stdout)
         self.assertEqual(result.stderr, "")
 
+    def test_run_attempt_ended_between_polls(self):
+        result = self.run_job("blink")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        out = result.stdout
+        lines = [line.split("] ", 1)[1] for line in out.splitlines()
+                 if line.startswith("[")]
+        self.assertEqual(lines, [
+            "job %s queued" % lines[0].split()[1],
+            "attempt 1 started on instance local-eeee0005",
+            "attempt 1 ended: command_failed",
+            "job %s starting" % lines[0].split()[1],
+            "attempt 2 started on instance local-ffff0006",
+            "attempt 2 ended: completed at step 10",
+            "job %s succeeded: completed" % lines[0].split()[1],
+        ])
+
     def test_run_json_prints_final_record_only(self):
         result = self.run_job("json-run", "--json")
         self.assertEqual(result.returncode, 0, result.stderr)
