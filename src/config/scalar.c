@@ -302,9 +302,10 @@ void hoist_config_format_double(char *out, size_t size, double v)
 	uselocale(old);
 }
 
-bool hoist_config_text_is_utf8(const char *text, size_t len)
+size_t hoist_config_utf8_prefix(const char *text, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)text;
+	const unsigned char *start = (const unsigned char *)text;
+	const unsigned char *p = start;
 	const unsigned char *end = p + len;
 
 	while (p < end) {
@@ -313,7 +314,7 @@ bool hoist_config_text_is_utf8(const char *text, size_t len)
 		size_t n;
 
 		if (c == 0)
-			return false;
+			return (size_t)(p - start);
 		if (c < 0x80) {
 			p++;
 			continue;
@@ -328,23 +329,28 @@ bool hoist_config_text_is_utf8(const char *text, size_t len)
 			n = 3;
 			cp = c & 0x07;
 		} else {
-			return false;
+			return (size_t)(p - start);
 		}
 		if ((size_t)(end - p) <= n)
-			return false;
+			return (size_t)(p - start);
 		for (size_t i = 1; i <= n; i++) {
 			if ((p[i] & 0xc0) != 0x80)
-				return false;
+				return (size_t)(p - start);
 			cp = (cp << 6) | (p[i] & 0x3f);
 		}
 		/* Reject overlong forms, surrogates and code points past
 		 * U+10FFFF. */
 		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
 		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
+			return (size_t)(p - start);
 		p += n + 1;
 	}
-	return true;
+	return len;
+}
+
+bool hoist_config_text_is_utf8(const char *text, size_t len)
+{
+	return hoist_config_utf8_prefix(text, len) == len;
 }
 
 void hoist_config_quote(char *out, size_t size, const char *text, size_t len)

@@ -56,6 +56,12 @@ int hoist_config_scalar_double(const char *text, size_t len, double *out);
  */
 void hoist_config_format_double(char *out, size_t size, double v);
 
+/*
+ * Returns the length of the longest prefix of text[0..len) that is
+ * well-formed UTF-8 without NUL bytes; len when all of it is.
+ */
+size_t hoist_config_utf8_prefix(const char *text, size_t len);
+
 /* Returns true when text[0..len) is well-formed UTF-8 without NUL bytes. */
 bool hoist_config_text_is_utf8(const char *text, size_t len);
 

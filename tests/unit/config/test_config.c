@@ -648,6 +648,42 @@ static void test_file_empty_and_missing(void **state)
 	assert_null(result);
 }
 
+static void test_file_not_utf8(void **state)
+{
+	static const char directive[] = "%\xbb\xbb\nname: x\n";
+	static const char with_nul[] = "name: a\0b\n";
+	static const char latin1[] = "name: x\nimage: caf\xe9\n";
+	struct hoist_err err = HOIST_ERR_INIT;
+	json_t *spec = NULL;
+
+	(void)state;
+	/* libfyaml 0.7.12 hangs on the first input unless it is rejected
+	 * before parsing. */
+	assert_int_equal(hoist_config_load_job_buffer("job.yaml", directive,
+						      sizeof(directive) - 1,
+						      profiles, &spec, &err),
+			 -1);
+	assert_string_equal(err.msg, "job.yaml:1:2: invalid YAML: invalid "
+			    "UTF-8 byte 0xbb; save the file as UTF-8");
+
+	hoist_err_clear(&err);
+	assert_int_equal(hoist_config_load_job_buffer("job.yaml", with_nul,
+						      sizeof(with_nul) - 1,
+						      profiles, &spec, &err),
+			 -1);
+	assert_string_equal(err.msg, "job.yaml:1:8: invalid YAML: NUL "
+			    "character; configuration files must be text");
+
+	hoist_err_clear(&err);
+	assert_int_equal(hoist_config_load_job_buffer("job.yaml", latin1,
+						      sizeof(latin1) - 1,
+						      profiles, &spec, &err),
+			 -1);
+	assert_string_equal(err.msg, "job.yaml:2:11: invalid YAML: invalid "
+			    "UTF-8 byte 0xe9; save the file as UTF-8");
+	assert_null(spec);
+}
+
 static void test_file_over_limit(void **state)
 {
 	struct hoist_err err = HOIST_ERR_INIT;
@@ -1228,6 +1264,7 @@ int main(void)
 		cmocka_unit_test(test_yaml_syntax_error),
 		cmocka_unit_test(test_yaml_features_rejected),
 		cmocka_unit_test(test_file_empty_and_missing),
+		cmocka_unit_test(test_file_not_utf8),
 		cmocka_unit_test(test_file_over_limit),
 		cmocka_unit_test(test_job_full_spec),
 		cmocka_unit_test(test_job_defaults),
