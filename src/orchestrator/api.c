@@ -447,37 +447,21 @@ static void handle_instance_fault(struct api_call *call)
 
 /* Handlers for agents. */
 
-struct last_checkpoint {
-	struct hoist_checkpoint_record rec;
-	int found;
-};
-
-static int keep_last_checkpoint(const struct hoist_checkpoint_record *c,
-				void *arg)
-{
-	struct last_checkpoint *last = arg;
-
-	if (!last->found || c->step > last->rec.step) {
-		last->rec = *c;
-		last->found = 1;
-	}
-	return 0;
-}
-
 static json_t *build_assignment(struct hoist_daemon *daemon,
 				struct hoist_live_job *live,
-				const struct last_checkpoint *last)
+				const struct hoist_checkpoint_record *resume_from)
 {
 	const json_t *spec = live->job.spec;
 	json_t *env = json_object_get(spec, "env");
 	json_t *workdir = json_object_get(spec, "workdir");
 	json_t *resume = json_null();
 
-	if (last->found)
+	if (resume_from)
 		resume = json_pack("{s:I, s:s, s:s}", "step",
-				   (json_int_t)last->rec.step, "manifest_key",
-				   last->rec.manifest_key, "manifest_sha256",
-				   last->rec.manifest_sha256);
+				   (json_int_t)resume_from->step,
+				   "manifest_key", resume_from->manifest_key,
+				   "manifest_sha256",
+				   resume_from->manifest_sha256);
 	return json_pack(
 		"{s:s, s:i, s:O, s:o, s:o, s:I, s:I, s:i, s:s, s:o}",
 		"job_id", live->job.id, "attempt", live->attempt.number,
@@ -497,41 +481,19 @@ static json_t *build_assignment(struct hoist_daemon *daemon,
 
 static void handle_agent_claim(struct api_call *call)
 {
-	struct hoist_daemon *daemon = call->daemon;
 	struct hoist_live_job *live = call->live;
 	struct hoist_err err = HOIST_ERR_INIT;
-	struct last_checkpoint last = { .found = 0 };
+	struct hoist_checkpoint_record resume_from;
+	int has_resume = 0;
 	json_t *assignment;
 
-	if (daemon->store->ops->list_checkpoints(daemon->store, live->job.id,
-						 keep_last_checkpoint, &last,
-						 &err)) {
+	if (hoist_attempts_claim(call->daemon, live, &resume_from, &has_resume,
+				 &err)) {
 		reply_err(call->req, &err);
 		return;
 	}
-	live->heartbeat_mono = hoist_clock_mono_ms();
-	if (live->attempt.state != HOIST_ATTEMPT_RUNNING) {
-		live->attempt.state = HOIST_ATTEMPT_RUNNING;
-		live->attempt.started_at = hoist_clock_now_ms();
-		live->attempt.resumed_from_step = last.found ? last.rec.step :
-							       -1;
-		live->phase_mono = live->heartbeat_mono;
-		if (hoist_jobs_set_state(daemon, live, HOIST_JOB_RUNNING, NULL,
-					 &err)) {
-			reply_err(call->req, &err);
-			return;
-		}
-		if (last.found)
-			hoist_log_info("job=%s attempt %d claimed by its agent, "
-				       "resuming from step %lld",
-				       live->job.id, live->attempt.number,
-				       (long long)last.rec.step);
-		else
-			hoist_log_info("job=%s attempt %d claimed by its "
-				       "agent, fresh start", live->job.id,
-				       live->attempt.number);
-	}
-	assignment = build_assignment(daemon, live, &last);
+	assignment = build_assignment(call->daemon, live,
+				      has_resume ? &resume_from : NULL);
 	if (!assignment) {
 		reply_error(call->req, 500, "internal",
 			    "cannot build the assignment of job %s",
@@ -543,31 +505,19 @@ static void handle_agent_claim(struct api_call *call)
 
 static void handle_agent_heartbeat(struct api_call *call)
 {
-	struct hoist_live_job *live = call->live;
 	json_t *body = call->body;
 	json_t *step = body ? json_object_get(body, "step") : NULL;
 	json_t *metrics = body ? json_object_get(body, "metrics") : NULL;
 	const char *state = body ? json_string_value(json_object_get(body,
 								     "state")) :
 				   NULL;
+	int stop = hoist_attempts_heartbeat(
+		call->live, state,
+		json_is_integer(step) ? json_integer_value(step) : -1,
+		json_is_object(metrics) ? metrics : NULL);
 
-	live->heartbeat_mono = hoist_clock_mono_ms();
-	live->attempt.last_heartbeat_at = hoist_clock_now_ms();
-	if (state)
-		snprintf(live->agent_state, sizeof(live->agent_state), "%s",
-			 state);
-	if (json_is_integer(step) && json_integer_value(step) >= 0) {
-		live->attempt.last_step = json_integer_value(step);
-		live->job.last_step = live->attempt.last_step;
-	}
-	if (json_is_object(metrics)) {
-		json_decref(live->job.metrics);
-		live->job.metrics = json_incref(metrics);
-	}
-	live->dirty = 1;
 	reply_json(call->req, 200, json_pack("{s:s}", "action",
-					     live->stop_reason[0] ? "stop" :
-								    "continue"));
+					     stop ? "stop" : "continue"));
 }
 
 static int is_hex_digest(const char *text)
@@ -580,70 +530,13 @@ static int is_hex_digest(const char *text)
 	return 1;
 }
 
-struct retention_ctx {
-	struct hoist_checkpoint_record *items;
-	size_t count;
-	size_t cap;
-};
-
-static int collect_checkpoint(const struct hoist_checkpoint_record *c,
-			      void *arg)
-{
-	struct retention_ctx *ctx = arg;
-
-	if (ctx->count == ctx->cap) {
-		size_t cap = ctx->cap ? ctx->cap * 2 : 8;
-		void *items = realloc(ctx->items, cap * sizeof(*ctx->items));
-
-		if (!items)
-			return 1;
-		ctx->items = items;
-		ctx->cap = cap;
-	}
-	ctx->items[ctx->count++] = *c;
-	return 0;
-}
-
-/* Deletes the oldest committed checkpoints beyond the job's "keep". */
-static void apply_retention(struct hoist_daemon *daemon,
-			    struct hoist_live_job *live)
-{
-	int64_t keep = hoist_jobs_spec_int(live->job.spec, "checkpoint",
-					   "keep", 3);
-	struct retention_ctx ctx = { NULL, 0, 0 };
-	struct hoist_err err = HOIST_ERR_INIT;
-
-	if (daemon->store->ops->list_checkpoints(daemon->store, live->job.id,
-						 collect_checkpoint, &ctx,
-						 &err))
-		goto out;
-	for (size_t i = 0; i + (size_t)keep < ctx.count; i++) {
-		const struct hoist_checkpoint_record *old = &ctx.items[i];
-
-		if (daemon->store->ops->delete_checkpoint(daemon->store,
-							  live->job.id,
-							  old->step, &err))
-			goto out;
-		if (hoist_checkpoint_remove(daemon->artifacts,
-					    old->manifest_key, &err))
-			goto out;
-		hoist_log_debug("job=%s checkpoint at step %lld removed by "
-				"retention", live->job.id,
-				(long long)old->step);
-	}
-out:
-	if (err.code)
-		hoist_log_warn("job=%s checkpoint retention failed: %s",
-			       live->job.id, err.msg);
-	free(ctx.items);
-}
-
 static void handle_agent_checkpoint(struct api_call *call)
 {
 	struct hoist_daemon *daemon = call->daemon;
 	struct hoist_live_job *live = call->live;
 	struct hoist_err err = HOIST_ERR_INIT;
 	struct hoist_checkpoint_record rec;
+	int committed = 0;
 	json_t *body = call->body;
 	json_t *step = body ? json_object_get(body, "step") : NULL;
 	const char *key = body ? json_string_value(json_object_get(
@@ -663,10 +556,6 @@ static void handle_agent_checkpoint(struct api_call *call)
 			    "lowercase hex 'manifest_sha256'", prefix);
 		return;
 	}
-	if (json_integer_value(step) <= live->last_committed_step) {
-		reply_json(call->req, 200, json_pack("{s:b}", "committed", 0));
-		return;
-	}
 	memset(&rec, 0, sizeof(rec));
 	snprintf(rec.job_id, sizeof(rec.job_id), "%s", live->job.id);
 	rec.step = json_integer_value(step);
@@ -675,18 +564,12 @@ static void handle_agent_checkpoint(struct api_call *call)
 	snprintf(rec.manifest_sha256, sizeof(rec.manifest_sha256), "%s", sha);
 	rec.files = json_integer_value(json_object_get(body, "files"));
 	rec.bytes = json_integer_value(json_object_get(body, "bytes"));
-	rec.committed_at = hoist_clock_now_ms();
-	if (daemon->store->ops->put_checkpoint(daemon->store, &rec, &err)) {
+	if (hoist_attempts_commit_checkpoint(daemon, live, &rec, &committed,
+					     &err)) {
 		reply_err(call->req, &err);
 		return;
 	}
-	live->last_committed_step = rec.step;
-	hoist_log_info("job=%s checkpoint committed: step=%lld attempt=%d "
-		       "files=%lld bytes=%lld", live->job.id,
-		       (long long)rec.step, rec.attempt, (long long)rec.files,
-		       (long long)rec.bytes);
-	apply_retention(daemon, live);
-	reply_json(call->req, 200, json_pack("{s:b}", "committed", 1));
+	reply_json(call->req, 200, json_pack("{s:b}", "committed", committed));
 }
 
 static void handle_agent_logs(struct api_call *call)
@@ -760,65 +643,27 @@ static void handle_agent_logs(struct api_call *call)
 
 static void handle_agent_exit(struct api_call *call)
 {
-	struct hoist_daemon *daemon = call->daemon;
-	struct hoist_live_job *live = call->live;
 	struct hoist_err err = HOIST_ERR_INIT;
+	struct hoist_exit_report report;
 	json_t *body = call->body;
 	json_t *code = body ? json_object_get(body, "exit_code") : NULL;
 	json_t *sig = body ? json_object_get(body, "signal") : NULL;
 	json_t *step = body ? json_object_get(body, "last_step") : NULL;
-	const char *error = body ? json_string_value(json_object_get(body,
-								     "error")) :
-				   NULL;
-	int preempted = body && json_is_true(json_object_get(body,
-							     "preempted"));
-	int64_t max_failures = hoist_jobs_spec_int(live->job.spec, "retry",
-						   "max_failures", 2);
-	int exit_code = json_is_integer(code) ? (int)json_integer_value(code) :
-						-1;
-	int state;
-	const char *reason;
-	const char *job_reason = NULL;
 
-	if (json_is_integer(step) && json_integer_value(step) >= 0) {
-		live->attempt.last_step = json_integer_value(step);
-		live->job.last_step = live->attempt.last_step;
-	}
-	live->attempt.exit_code = exit_code;
-	hoist_log_info("job=%s attempt %d agent reported exit: code=%d "
-		       "signal=%lld preempted=%s%s%s", live->job.id,
-		       live->attempt.number, exit_code,
-		       json_is_integer(sig) ? (long long)json_integer_value(sig) :
-		       0LL, preempted ? "yes" : "no", error ? " error=" : "",
-		       error ? error : "");
-
-	if (strcmp(live->stop_reason, "cancelled") == 0) {
-		reason = "cancelled";
-		state = HOIST_JOB_CANCELLED;
-		job_reason = "cancelled_by_user";
-	} else if (strcmp(live->stop_reason, "max_duration") == 0) {
-		reason = "max_duration";
-		state = HOIST_JOB_FAILED;
-		job_reason = "max_duration";
-	} else if (preempted) {
-		reason = "preempted";
-		state = HOIST_JOB_RECOVERING;
-	} else if (exit_code == 0 && !json_is_integer(sig)) {
-		reason = "completed";
-		state = HOIST_JOB_SUCCEEDED;
-		job_reason = "completed";
-	} else {
-		reason = "command_failed";
-		live->job.failures++;
-		if (live->job.failures > max_failures) {
-			state = HOIST_JOB_FAILED;
-			job_reason = "too_many_failures";
-		} else {
-			state = HOIST_JOB_RECOVERING;
-		}
-	}
-	if (hoist_jobs_end_attempt(daemon, live, reason, &err) ||
-	    hoist_jobs_set_state(daemon, live, state, job_reason, &err)) {
+	memset(&report, 0, sizeof(report));
+	report.exit_code = json_is_integer(code) ?
+			   (int)json_integer_value(code) : -1;
+	report.signal = json_is_integer(sig) ? (int)json_integer_value(sig) :
+					       0;
+	report.preempted = body && json_is_true(json_object_get(body,
+								"preempted"));
+	report.last_step = json_is_integer(step) ? json_integer_value(step) :
+						   -1;
+	report.error = body ? json_string_value(json_object_get(body,
+								"error")) :
+			      NULL;
+	if (hoist_attempts_report_exit(call->daemon, call->live, &report,
+				       &err)) {
 		reply_err(call->req, &err);
 		return;
 	}

@@ -155,6 +155,37 @@ double hoist_jobs_spec_number(const json_t *spec, const char *section,
 json_t *hoist_jobs_render_instance(const struct hoist_instance_record *rec,
 				   int64_t now_ms);
 
+/* attempts.c: what an agent's calls change. */
+struct hoist_exit_report {
+	int exit_code;			/* -1 when the command never ran */
+	int signal;			/* that killed the command, 0 if none */
+	int preempted;			/* the agent itself got SIGTERM */
+	int64_t last_step;		/* -1 when unknown */
+	const char *error;		/* the agent's message, or NULL */
+};
+
+/* Marks the attempt running on its first claim; fills resume_from with
+ * the newest committed checkpoint when there is one (*has_resume = 1). */
+int hoist_attempts_claim(struct hoist_daemon *daemon,
+			 struct hoist_live_job *live,
+			 struct hoist_checkpoint_record *resume_from,
+			 int *has_resume, struct hoist_err *err);
+/* Records a heartbeat in memory (step -1 and metrics NULL leave those
+ * unchanged); returns 1 when the agent must stop its command. */
+int hoist_attempts_heartbeat(struct hoist_live_job *live, const char *state,
+			     int64_t step, json_t *metrics);
+/* Records rec as committed unless its step is not above the newest one
+ * (then *committed = 0), and applies the job's retention. */
+int hoist_attempts_commit_checkpoint(struct hoist_daemon *daemon,
+				     struct hoist_live_job *live,
+				     const struct hoist_checkpoint_record *rec,
+				     int *committed, struct hoist_err *err);
+/* Ends the attempt as the report says and moves the job on. */
+int hoist_attempts_report_exit(struct hoist_daemon *daemon,
+			       struct hoist_live_job *live,
+			       const struct hoist_exit_report *report,
+			       struct hoist_err *err);
+
 /* api.c */
 int hoist_api_start(struct hoist_daemon *daemon, const char *listen,
 		    struct hoist_err *err);

@@ -570,13 +570,6 @@ static void check_job(struct hoist_daemon *daemon, struct hoist_live_job *live,
 	}
 
 	switch (live->job.state) {
-	case HOIST_JOB_QUEUED:
-	case HOIST_JOB_RECOVERING:
-		if (!live->provisioning && (!live->has_attempt ||
-					    live->attempt.state ==
-					    HOIST_ATTEMPT_ENDED))
-			start_attempt(daemon, live);
-		break;
 	case HOIST_JOB_PROVISIONING:
 		/* A create that hoistd never heard back about (restart). */
 		if (!live->provisioning && !live->attempt.instance_id[0] &&
@@ -621,6 +614,13 @@ static void check_job(struct hoist_daemon *daemon, struct hoist_live_job *live,
 	default:
 		break;
 	}
+
+	/* A job that just lost its attempt gets the next one at once. */
+	if ((live->job.state == HOIST_JOB_QUEUED ||
+	     live->job.state == HOIST_JOB_RECOVERING) && !live->provisioning &&
+	    (!live->has_attempt ||
+	     live->attempt.state == HOIST_ATTEMPT_ENDED))
+		start_attempt(daemon, live);
 }
 
 void hoist_reconcile_tick(struct hoist_daemon *daemon)
