@@ -83,5 +83,6 @@ int hoist_cli_cmd_show(int argc, char **argv);
 int hoist_cli_cmd_cancel(int argc, char **argv);
 int hoist_cli_cmd_logs(int argc, char **argv);		/* cmd_logs.c */
 int hoist_cli_cmd_instances(int argc, char **argv);	/* cmd_instances.c */
+int hoist_cli_cmd_daemon(int argc, char **argv);	/* cmd_daemon.c */
 
 #endif

@@ -215,8 +215,9 @@ static int start_hoistd(struct hoist_cli_client *client, const char *url_path,
 	deadline = hoist_clock_mono_ms() + START_TIMEOUT_MS;
 	for (;;) {
 		if (probe_url_file(client, url_path, &pid)) {
+			client->pid = pid ? pid : (long)child;
 			fprintf(stderr, "started hoistd (pid %ld, %s, log: %s)\n",
-				pid ? pid : (long)child, client->url, log_path);
+				client->pid, client->url, log_path);
 			return 0;
 		}
 		if (!exited && waitpid(child, &status, WNOHANG) == child)
@@ -234,8 +235,10 @@ static int start_hoistd(struct hoist_cli_client *client, const char *url_path,
 
 	/* Another hoist may have started hoistd at the same moment, and
 	 * then this one exits because the home is taken. */
-	if (probe_url_file(client, url_path, &pid))
+	if (probe_url_file(client, url_path, &pid)) {
+		client->pid = pid;
 		return 0;
+	}
 	if (WIFSIGNALED(status))
 		return hoist_err_set(err, HOIST_E_IO,
 				     "%s was killed by signal %d before it "
@@ -294,8 +297,8 @@ out:
 	return rc;
 }
 
-int hoist_cli_client_open(struct hoist_cli_client *client,
-			  struct hoist_err *err)
+static int client_open(struct hoist_cli_client *client, int may_start,
+		       struct hoist_err *err)
 {
 	const char *env = getenv("HOIST_URL");
 	struct hoist_err home_err = HOIST_ERR_INIT;
@@ -322,11 +325,29 @@ int hoist_cli_client_open(struct hoist_cli_client *client,
 	} else {
 		snprintf(url_path, sizeof(url_path), "%s/hoistd.url",
 			 client->home);
-		if (!probe_url_file(client, url_path, &pid) &&
-		    start_hoistd(client, url_path, err))
+		if (probe_url_file(client, url_path, &pid))
+			client->pid = pid;
+		else if (!may_start)
+			return hoist_err_set(err, HOIST_E_NOT_FOUND,
+					     "hoistd is not running: no "
+					     "hoistd responds at the URL in %s",
+					     url_path);
+		else if (start_hoistd(client, url_path, err))
 			return -1;
 	}
 	return load_token(client, err);
+}
+
+int hoist_cli_client_open(struct hoist_cli_client *client,
+			  struct hoist_err *err)
+{
+	return client_open(client, 1, err);
+}
+
+int hoist_cli_client_find(struct hoist_cli_client *client,
+			  struct hoist_err *err)
+{
+	return client_open(client, 0, err);
 }
 
 void hoist_cli_client_close(struct hoist_cli_client *client)

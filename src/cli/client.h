@@ -22,18 +22,26 @@ struct hoist_cli_client {
 	char home[PATH_MAX];		/* $HOIST_HOME or its default */
 	char *token;			/* admin token, owned, or NULL */
 	int url_from_env;		/* url came from HOIST_URL */
+	long pid;			/* pid from the health check of the
+					 * hoistd in hoistd.url, or 0 */
 };
 
 /*
- * Finds hoistd and fills client; starts a background hoistd when
- * HOIST_URL is unset and hoistd.url names nothing that responds to
- * GET /v1/health (printing "started hoistd (...)" to stderr).  Reads the
- * admin token from HOIST_TOKEN or $HOIST_HOME/admin.token; a missing
- * token file is not an error here because hoistd rejects the request with
- * a clearer message.  Returns 0, or -1 with err filled.  Release the
- * client with hoist_cli_client_close() in both cases.
+ * Finds hoistd and fills client.  When HOIST_URL is unset and hoistd.url
+ * names nothing that responds to GET /v1/health, starts a background
+ * hoistd and prints "started hoistd (...)" to stderr.  Reads the admin
+ * token from HOIST_TOKEN or $HOIST_HOME/admin.token.  A missing token file
+ * is not an error here, because hoistd rejects the request with a clearer
+ * message.  Returns 0, or -1 with err filled.  Release the client with
+ * hoist_cli_client_close() in both cases.
  */
 int hoist_cli_client_open(struct hoist_cli_client *client,
+			  struct hoist_err *err);
+
+/* Finds hoistd like hoist_cli_client_open() but never starts one: when
+ * HOIST_URL is unset and nothing responds at the URL in hoistd.url, it
+ * returns -1 with HOIST_E_NOT_FOUND. */
+int hoist_cli_client_find(struct hoist_cli_client *client,
 			  struct hoist_err *err);
 void hoist_cli_client_close(struct hoist_cli_client *client);
 

@@ -26,6 +26,8 @@ static const struct command commands[] = {
 	{ "cancel", hoist_cli_cmd_cancel, "cancel a job" },
 	{ "instances", hoist_cli_cmd_instances,
 	  "list instances, preempt one, or inject a fault" },
+	{ "daemon", hoist_cli_cmd_daemon,
+	  "show whether hoistd runs, or stop it" },
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -41,6 +41,20 @@ grace: 20s
 """
 
 
+def process_gone(pid):
+    """Returns True when pid has exited; a zombie waiting for its reaper
+    counts as exited."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def closed_port():
     """Returns a loopback port that nothing listens on."""
     with socket.socket() as s:
@@ -133,7 +147,7 @@ class UsageTest(CliTestCase):
         result = self.hoist("--help")
         self.assertEqual(result.returncode, 0)
         for command in ("run", "jobs", "show", "logs", "cancel",
-                        "instances"):
+                        "instances", "daemon"):
             self.assertIn("  " + command, result.stdout)
         result = self.hoist("--version")
         self.assertEqual(result.returncode, 0)
@@ -522,9 +536,10 @@ class AutostartTest(unittest.TestCase):
         os.makedirs(self.bin)
         fake = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                             "fake_hoistd.py")
+        # argv[0] "hoistd" lets 'hoist daemon stop' recognize the fake.
         with open(os.path.join(self.bin, "hoistd"), "w") as f:
-            f.write("#!/bin/sh\nexec '%s' '%s' --idle-exit 20 \"$@\"\n"
-                    % (sys.executable, fake))
+            f.write("#!/bin/bash\nexec -a hoistd '%s' '%s' --idle-exit 20 "
+                    "\"$@\"\n" % (sys.executable, fake))
         os.chmod(os.path.join(self.bin, "hoistd"), 0o755)
         self.env = {"PATH": "/usr/bin:/bin", "HOME": self.tmp,
                     "HOIST_HOME": self.home, "HOIST_BIN_DIR": self.bin,
@@ -555,6 +570,42 @@ class AutostartTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stderr, "")
         self.assertEqual(json.loads(result.stdout), {"jobs": []})
+
+    def hoist(self, *args):
+        return subprocess.run([HOIST, *args], env=self.env,
+                              capture_output=True, text=True, timeout=30)
+
+    def test_daemon_status_and_stop(self):
+        result = self.hoist("daemon", "status")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("hoistd is not running", result.stdout)
+        self.assertFalse(os.path.exists(os.path.join(self.home,
+                                                     "hoistd.url")))
+
+        started = self.hoist("jobs")
+        self.assertEqual(started.returncode, 0, started.stderr)
+        self.pid = int(started.stderr.split("pid ")[1].split(",")[0])
+
+        result = self.hoist("daemon", "status")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("hoistd is running\n", result.stdout)
+        self.assertIn("  pid:      %d\n" % self.pid, result.stdout)
+        self.assertIn("  log:      %s/hoistd.log\n" % self.home,
+                      result.stdout)
+        doc = json.loads(self.hoist("daemon", "status", "--json").stdout)
+        self.assertEqual(doc["pid"], self.pid)
+        self.assertTrue(doc["running"])
+
+        result = self.hoist("daemon", "stop")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "stopped hoistd (pid %d)\n"
+                         % self.pid)
+        self.assertTrue(process_gone(self.pid))
+        self.pid = None
+
+        result = self.hoist("daemon", "stop")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("hoistd is not running", result.stdout)
 
 
 if __name__ == "__main__":
