@@ -126,17 +126,21 @@ def main():
     attempts = job["attempts"]
     if len(attempts) >= 2 and attempts[1]["resumed_from_step"] is not None:
         resume = attempts[1]["resumed_from_step"]
-        before = curve(hoist("logs", job_id, "--attempt", "1"))
-        after = curve(hoist("logs", job_id, "--attempt", "2"))
-        near = [p for p in before if p[0] <= resume][-6:] + after[:6]
+        before = [p for p in curve(hoist("logs", job_id, "--attempt", "1"))
+                  if p[0] <= resume]
+        # The first line of attempt 2 repeats the restored step and loss.
+        after = [p for p in curve(hoist("logs", job_id, "--attempt", "2"))
+                 if p[0] > resume]
         print("== attempt 2 resumed from step %d; loss around the resume:"
               % resume)
-        for step, loss in near:
-            mark = "  <- resumed here" if step == (after[0][0] if after
-                                                  else -1) else ""
-            print("   step %5d  loss %.4f%s" % (step, loss, mark))
+        for step, loss in before[-6:]:
+            print("   step %5d  loss %.4f   (attempt 1)" % (step, loss))
+        print("   ---------- preempted; attempt 2 restores step %d ----------"
+              % resume)
+        for step, loss in after[:6]:
+            print("   step %5d  loss %.4f   (attempt 2)" % (step, loss))
         print()
-        plot([p for p in before if p[0] <= resume] + after, resume)
+        plot(before + after, resume)
     print()
     print("== the end of the last attempt's output:")
     tail = hoist("logs", job_id).rstrip().splitlines()[-8:]
