@@ -28,6 +28,7 @@
 #define EXIT_REPORT_DEADLINE_MS (2 * 60 * 1000)
 #define FENCED_KILL_WAIT_MS 5000
 #define DRAIN_WAIT_MS 2000
+#define LOG_FLUSH_MAX_MS 10000
 /* Seconds of the grace period kept for the final upload after SIGTERM. */
 #define UPLOAD_RESERVE_SECONDS 3
 #define OUTPUT_READ_MAX 65536
@@ -681,34 +682,66 @@ static void collect_leftovers(struct hoist_agent *agent)
 	}
 }
 
+/* Retries the commit of the last checkpoint until deadline_ms. */
+static void commit_last_checkpoint(struct hoist_agent *agent,
+				   int64_t deadline_ms)
+{
+	unsigned retry = 0;
+
+	while (!agent->fenced && hoist_sync_checkpoints(agent)) {
+		if (!agent->has_pending_commit ||
+		    hoist_clock_mono_ms() >= deadline_ms) {
+			agent_log(HOIST_LOG_ERROR, agent, "the last checkpoint "
+				  "was not committed");
+			return;
+		}
+		sleep_backoff(agent, retry++);
+	}
+}
+
+/*
+ * Ships the rest of the output, retrying for LOG_FLUSH_MAX_MS at most so
+ * that the exit report keeps its own retry time.  After a stop signal there
+ * is one try only, because the instance is about to go away.
+ */
+static void flush_logs(struct hoist_agent *agent)
+{
+	int64_t deadline = hoist_clock_mono_ms() + LOG_FLUSH_MAX_MS;
+	unsigned retry = 0;
+
+	while (!agent->fenced && hoist_sync_logs(agent)) {
+		if (agent->term_received ||
+		    hoist_clock_mono_ms() >= deadline) {
+			agent_log(HOIST_LOG_WARN, agent, "%zu bytes of output "
+				  "were not shipped to hoistd; %s has them",
+				  agent->out.len, agent->command_log_path);
+			return;
+		}
+		sleep_backoff(agent, retry++);
+	}
+}
+
 /* Uploads the last checkpoint, ships the output and reports the exit. */
 static int finish(struct hoist_agent *agent)
 {
 	struct hoist_err err = HOIST_ERR_INIT;
-	int64_t deadline = hoist_clock_mono_ms() + EXIT_REPORT_DEADLINE_MS;
 	int status = agent->wait_status;
 	int exit_code;
 	int signal = 0;
-	unsigned retry = 0;
 
 	collect_leftovers(agent);
 	if (hoist_outbuf_finish(&agent->out, &err))
 		agent_log(HOIST_LOG_ERROR, agent, "%s", err.msg);
+	if (agent->out.dropped_total > 0)
+		agent_log(HOIST_LOG_WARN, agent, "dropped %llu bytes of command "
+			  "output in total while hoistd was unreachable",
+			  (unsigned long long)agent->out.dropped_total);
 
 	agent->state = "uploading";
 	hoist_sync_heartbeat(agent);
-	while (!agent->fenced && hoist_sync_checkpoints(agent)) {
-		if (!agent->has_pending_commit ||
-		    hoist_clock_mono_ms() >= deadline) {
-			agent_log(HOIST_LOG_ERROR, agent, "the last checkpoint "
-				  "was not committed");
-			break;
-		}
-		sleep_backoff(agent, retry++);
-	}
-	while (!agent->fenced && hoist_sync_logs(agent) &&
-	       hoist_clock_mono_ms() < deadline)
-		sleep_backoff(agent, retry++);
+	commit_last_checkpoint(agent, hoist_clock_mono_ms() +
+			       EXIT_REPORT_DEADLINE_MS);
+	flush_logs(agent);
 	if (agent->fenced)
 		return exit_fenced(agent);
 
@@ -720,7 +753,7 @@ static int finish(struct hoist_agent *agent)
 	}
 	return report_exit(agent, exit_code, signal,
 			   agent->child.exec_errno ? agent->child.exec_error :
-			   NULL, deadline);
+			   NULL, hoist_clock_mono_ms() + EXIT_REPORT_DEADLINE_MS);
 }
 
 /* Runs everything after a successful claim. */

@@ -11,7 +11,7 @@
 enum hoist_agent_exit {
 	HOIST_AGENT_EXIT_OK = 0,	/* the command's exit was reported */
 	HOIST_AGENT_EXIT_ERROR = 1,	/* bad configuration, hoistd gone */
-	HOIST_AGENT_EXIT_UNAUTHORIZED = 2,	/* hoistd answered 401 */
+	HOIST_AGENT_EXIT_UNAUTHORIZED = 2,	/* hoistd responded with 401 */
 	HOIST_AGENT_EXIT_FENCED = 3,	/* the attempt token was revoked */
 	HOIST_AGENT_EXIT_SETUP = 4,	/* bad assignment, restore failed */
 };

@@ -63,7 +63,7 @@ struct hoist_agent {
 	uint64_t garbage_logged;	/* garbage count already logged */
 
 	int64_t last_committed;		/* -1 before the first commit */
-	int has_pending_commit;		/* uploaded, commit not answered */
+	int has_pending_commit;		/* uploaded, commit without response */
 	struct hoist_checkpoint_info pending_commit;
 	int64_t failed_step;		/* last step whose upload failed */
 	unsigned upload_failures;
@@ -71,10 +71,9 @@ struct hoist_agent {
 
 	struct hoist_outbuf out;
 	int64_t drop_warned_ms;
-	uint64_t drop_warned_total;
 
 	int64_t transport_warned_ms;
-	int fenced;			/* hoistd answered 409 or 410 */
+	int fenced;			/* hoistd responded with 409 or 410 */
 };
 
 /* Sends SIGTERM to the command's group and sets the SIGKILL deadline at
@@ -96,10 +95,10 @@ void hoist_agent_note_failure(struct hoist_agent *agent, const char *what,
 void hoist_sync_heartbeat(struct hoist_agent *agent);
 
 /*
- * Commits an upload whose commit is still unanswered, then uploads the
- * newest checkpoint folder above the last committed step and commits it.
- * Returns 1 when work remains (a commit to retry or a folder to upload
- * after a failure), 0 when nothing is pending.
+ * Retries a commit that got no response, then uploads the newest
+ * checkpoint folder above the last committed step and commits it.  Returns
+ * 1 when work remains (a commit to retry or a folder to upload after a
+ * failure), 0 when nothing is pending.
  */
 int hoist_sync_checkpoints(struct hoist_agent *agent);
 

@@ -333,6 +333,32 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(self.wait_agent(), 0, self.agent_log)
         self.assertEqual(self.exit_reports()[0]["exit_code"], 0)
 
+    def test_hoistd_restart_mid_run(self):
+        assignment = self.assignment(["--steps", "40", "--sleep", "0.1",
+                                      "--checkpoint-every", "10"])
+        self.start(assignment)
+        self.assertTrue(self.fake.wait_for(
+            lambda: self.fake.heartbeats >= 2, 30))
+        port = int(self.fake.url.rsplit(":", 1)[1])
+        with self.fake.lock:
+            stored_log = self.fake.log
+            last_committed = self.fake.last_committed
+        self.fake.close()
+        # hoistd is down for 2 s; the command keeps running meanwhile.
+        time.sleep(2)
+        self.assertIsNone(self.proc.poll())
+        self.fake = FakeOrchestrator(TOKEN, assignment, port=port)
+        self.fake.log = stored_log
+        self.fake.last_committed = last_committed
+        self.fake.start()
+        self.assertEqual(self.wait_agent(), 0, self.agent_log)
+        report = self.exit_reports()[0]
+        self.assertEqual(report["exit_code"], 0)
+        self.assertEqual(report["last_step"], 40)
+        self.assertEqual(self.fake.last_committed, 40)
+        self.assertIn("finished at step 40", self.stored_log())
+        self.assertIn("failed (transient)", self.agent_log)
+
     def test_missing_environment_is_an_error(self):
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("HOIST_")}

@@ -45,6 +45,7 @@ def main():
     parser.add_argument("--ignore-sigterm", action="store_true")
     parser.add_argument("--pid-file")
     parser.add_argument("--exit-code", type=int, default=0)
+    parser.add_argument("--print-every", type=int, default=0)
     args = parser.parse_args()
 
     if args.ignore_sigterm:
@@ -81,6 +82,8 @@ def main():
             return 0
         step += 1
         append_metrics(json.dumps({"step": step, "loss": 1.0 / step}))
+        if args.print_every and step % args.print_every == 0:
+            print("step %d loss %.4f" % (step, 1.0 / step), flush=True)
         if args.checkpoint_every and step % args.checkpoint_every == 0:
             write_checkpoint(step)
         time.sleep(args.sleep)
