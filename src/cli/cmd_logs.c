@@ -96,15 +96,52 @@ out:
 	return rc;
 }
 
+/* Reads the log that hoistd has now and prints it as one JSON object:
+ * {"job_id", "attempt", "data", "next_offset", "eof"}. */
+static int print_log_json(struct hoist_cli_client *client, const char *job_id,
+			  struct hoist_cli_log_cursor *cursor,
+			  struct hoist_err *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	FILE *sink = open_memstream(&data, &len);
+	json_t *doc = NULL;
+	int rc = -1;
+
+	if (!sink)
+		return hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
+	rc = hoist_cli_follow_read_log(client, job_id, cursor, sink, err);
+	fclose(sink);
+	if (rc)
+		goto out;
+	doc = json_pack("{s:s, s:I, s:s%, s:I, s:b}", "job_id", job_id,
+			"attempt", (json_int_t)cursor->attempt, "data",
+			data ? data : "", len, "next_offset",
+			(json_int_t)cursor->offset, "eof", cursor->eof);
+	if (!doc) {
+		rc = hoist_err_set(err, HOIST_E_NOMEM,
+				   "cannot encode the log as JSON");
+		goto out;
+	}
+	hoist_cli_print_json(stdout, doc);
+out:
+	json_decref(doc);
+	free(data);
+	return rc;
+}
+
 int hoist_cli_cmd_logs(int argc, char **argv)
 {
 	const char *attempt_text = NULL;
 	int follow = 0;
+	int json = 0;
 	const struct hoist_cli_opt options[] = {
 		{ "attempt", 0, "N", "print the log of attempt N (default: "
 		  "the latest)", NULL, &attempt_text },
 		{ "follow", 'f', NULL, "keep printing new output until the job "
 		  "ends", &follow, NULL },
+		{ "json", 0, NULL, "print the log read so far as one JSON "
+		  "object", &json, NULL },
 		{ 0 },
 	};
 	const struct hoist_cli_spec spec = {
@@ -138,18 +175,26 @@ int hoist_cli_cmd_logs(int argc, char **argv)
 		hoist_cli_print_usage(stderr, &spec);
 		return HOIST_CLI_EXIT_USAGE;
 	}
+	if (json && follow) {
+		fprintf(stderr, "hoist: --json cannot be combined with "
+			"--follow\n");
+		hoist_cli_print_usage(stderr, &spec);
+		return HOIST_CLI_EXIT_USAGE;
+	}
 	if (hoist_cli_check_id("job", id, &err) ||
 	    hoist_cli_client_open(&client, &err))
 		goto out;
 
 	if (follow)
 		rc = follow_log(&client, id, &cursor, &err);
+	else if (json)
+		rc = print_log_json(&client, id, &cursor, &err);
 	else
 		rc = hoist_cli_follow_read_log(&client, id, &cursor, stdout,
 					       &err);
 	if (rc)
 		goto out;
-	if (cursor.attempt == 0)
+	if (cursor.attempt == 0 && !json)
 		fprintf(stderr, "hoist: job %s has no attempt yet, so it has no "
 			"log; add -f to wait for it\n", id);
 	status = hoist_cli_follow_interrupted() ? HOIST_CLI_EXIT_INTERRUPTED :

@@ -142,6 +142,8 @@ class UsageTest(CliTestCase):
         self.assert_usage_error(
             self.hoist("run", "x.yaml", "--logs", "--json"),
             "--logs cannot be combined with --json")
+        self.assert_usage_error(self.hoist("logs", "j-1", "-f", "--json"),
+                                "--json cannot be combined with --follow")
 
     def test_help_and_version(self):
         result = self.hoist("--help")
@@ -506,6 +508,12 @@ class LogsTest(CliTestCase):
         result = self.hoist("logs", job_id, "--attempt", "1")
         self.assertEqual(result.stdout,
                          "a1 line 1\na1 line 2\na1 got SIGTERM\n")
+        doc = json.loads(self.hoist("logs", job_id, "--attempt", "1",
+                                    "--json").stdout)
+        self.assertEqual(doc, {"job_id": job_id, "attempt": 1,
+                               "data": "a1 line 1\na1 line 2\n"
+                                       "a1 got SIGTERM\n",
+                               "next_offset": 35, "eof": True})
         result = self.hoist("logs", job_id, "--attempt", "7")
         self.assertEqual(result.returncode, 1)
         self.assertIn("invalid attempt '7'", result.stderr)
