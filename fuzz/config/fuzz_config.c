@@ -33,7 +33,7 @@ static const char fixed_profiles[] =
 	"    max_duration_hours: 2\n"
 	"    interruptible: true\n";
 
-/* Longest input also parsed as a duration. */
+/* Maximum length of an input that is also parsed as a duration. */
 #define DURATION_INPUT_MAX 64
 
 static json_t *profiles_for_jobs(void)

@@ -9,7 +9,7 @@
  * docs/configuration.md lists every key.
  *
  * All functions return 0 on success and -1 on failure.  On failure *out is
- * left unchanged and err holds one message of the form
+ * left unchanged and err contains one message of the form
  *
  *     FILE:LINE:COLUMN: KEY.PATH: what was expected, what was found
  *
@@ -19,8 +19,8 @@
  * read, HOIST_E_NOMEM for a file over 1 MiB or a failed allocation.
  *
  * On success the caller owns *out and releases it with json_decref().
- * The functions keep no global state beyond a "C" locale object created
- * once, so they can be called from several threads at once.
+ * The only global state is a "C" locale object that pthread_once()
+ * creates on first use and that is never freed.
  */
 #ifndef HOIST_CONFIG_H
 #define HOIST_CONFIG_H

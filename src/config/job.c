@@ -19,6 +19,17 @@
 
 #define MS_PER_HOUR (60.0 * 60.0 * 1000.0)
 
+/* Upper bounds that hoistd checks again in a submitted job spec
+ * (src/orchestrator/jobs.c), so that hoistd accepts what loads here. */
+#define IMAGE_BYTES_MAX 512
+#define COMMAND_ARGS_MAX 1024
+#define GRACE_SECONDS_MAX 3600
+#define CHECKPOINT_INTERVAL_SECONDS_MAX 10000000
+#define CHECKPOINT_KEEP_MAX 1000
+#define MAX_FAILURES_MAX 1000
+#define MAX_ATTEMPTS_MAX 10000
+#define MAX_DURATION_HOURS_MAX 100000
+
 /* The prefix of the variables that hoist sets for the command. */
 #define RESERVED_ENV_PREFIX "HOIST_"
 
@@ -109,10 +120,10 @@ static int read_project(struct hoist_config_reader *r,
 			 "project name", "default", "project", spec);
 }
 
-/* Converts a duration to whole seconds of at least min_seconds. */
+/* Converts a duration to whole seconds from min_seconds to max_seconds. */
 static int read_seconds(struct hoist_config_reader *r, struct fy_node *value,
 			struct fy_node *where, int64_t min_seconds,
-			int64_t *out)
+			int64_t max_seconds, int64_t *out)
 {
 	char quoted[80];
 	const char *text;
@@ -127,10 +138,12 @@ static int read_seconds(struct hoist_config_reader *r, struct fy_node *value,
 		return hoist_config_fail(r, value, where,
 					 "expected a whole number of seconds, "
 					 "found %s", quoted);
-	if (ms / 1000 < min_seconds)
+	if (ms / 1000 < min_seconds || ms / 1000 > max_seconds)
 		return hoist_config_fail(r, value, where,
-					 "expected at least %llds, found %s",
-					 (long long)min_seconds, quoted);
+					 "expected a duration from %llds to "
+					 "%llds, found %s",
+					 (long long)min_seconds,
+					 (long long)max_seconds, quoted);
 	*out = ms / 1000;
 	return 0;
 }
@@ -163,10 +176,13 @@ static int read_profile(struct hoist_config_reader *r,
 	saved = hoist_config_path_push(r, "max_duration");
 	rc = hoist_config_get_duration(r, job->values[JOB_MAX_DURATION], key,
 				       &ms);
-	if (rc == 0 && ms <= 0)
+	if (rc == 0 && (ms <= 0 ||
+			(double)ms / MS_PER_HOUR > MAX_DURATION_HOURS_MAX))
 		rc = hoist_config_fail(r, job->values[JOB_MAX_DURATION], key,
-				       "expected a duration greater than 0, "
-				       "found %s", fy_node_get_scalar0(
+				       "expected a duration greater than 0 "
+				       "and at most %dh, found %s",
+				       MAX_DURATION_HOURS_MAX,
+				       fy_node_get_scalar0(
 					       job->values[JOB_MAX_DURATION]));
 	hoist_config_path_pop(r, saved);
 	if (rc)
@@ -195,6 +211,11 @@ static int read_image(struct hoist_config_reader *r,
 	if (hoist_config_get_string(r, value, key,
 				    " if you mean an image name", &text))
 		return -1;
+	if (strlen(text) > IMAGE_BYTES_MAX)
+		return hoist_config_fail(r, value, key,
+					 "expected an image reference of at "
+					 "most %d bytes, found %zu bytes",
+					 IMAGE_BYTES_MAX, strlen(text));
 	if (!*text || has_space(text)) {
 		char quoted[80];
 
@@ -227,6 +248,11 @@ static int read_argv(struct hoist_config_reader *r, struct fy_node *value,
 		return hoist_config_fail(r, value, key,
 					 "expected at least the program to "
 					 "run, found an empty sequence");
+	if (fy_node_sequence_item_count(value) > COMMAND_ARGS_MAX)
+		return hoist_config_fail(r, value, key,
+					 "expected at most %d arguments, "
+					 "found %d", COMMAND_ARGS_MAX,
+					 fy_node_sequence_item_count(value));
 	while ((item = fy_node_sequence_iterate(value, &iter))) {
 		size_t saved = hoist_config_path_push_index(r, index);
 		const char *text;
@@ -465,7 +491,8 @@ static int read_checkpoint(struct hoist_config_reader *r,
 		goto out;
 	if (key_nodes[0]) {
 		inner = hoist_config_path_push(r, "interval");
-		rc = read_seconds(r, values[0], key_nodes[0], 1, &interval);
+		rc = read_seconds(r, values[0], key_nodes[0], 1,
+				  CHECKPOINT_INTERVAL_SECONDS_MAX, &interval);
 		hoist_config_path_pop(r, inner);
 		if (rc)
 			goto out;
@@ -474,7 +501,7 @@ static int read_checkpoint(struct hoist_config_reader *r,
 	if (key_nodes[1]) {
 		inner = hoist_config_path_push(r, "keep");
 		rc = hoist_config_get_int(r, values[1], key_nodes[1], 1,
-					  INT32_MAX, &keep);
+					  CHECKPOINT_KEEP_MAX, &keep);
 		hoist_config_path_pop(r, inner);
 		if (rc)
 			goto out;
@@ -498,7 +525,8 @@ static int read_grace(struct hoist_config_reader *r,
 	if (job->keys[JOB_GRACE]) {
 		saved = hoist_config_path_push(r, "grace");
 		rc = read_seconds(r, job->values[JOB_GRACE],
-				  job->keys[JOB_GRACE], 1, &grace);
+				  job->keys[JOB_GRACE], 1, GRACE_SECONDS_MAX,
+				  &grace);
 		hoist_config_path_pop(r, saved);
 	}
 	if (rc)
@@ -515,6 +543,8 @@ static int read_retry(struct hoist_config_reader *r,
 		{ "max_attempts", false },
 	};
 	static const int64_t minimum[] = { 0, 1 };
+	static const int64_t maximum[] = { MAX_FAILURES_MAX,
+					   MAX_ATTEMPTS_MAX };
 	struct fy_node *key_nodes[2] = { NULL, NULL };
 	struct fy_node *values[2] = { NULL, NULL };
 	int64_t limits[2] = { DEFAULT_MAX_FAILURES, DEFAULT_MAX_ATTEMPTS };
@@ -535,7 +565,7 @@ static int read_retry(struct hoist_config_reader *r,
 			continue;
 		inner = hoist_config_path_push(r, keys[i].name);
 		failed = hoist_config_get_int(r, values[i], key_nodes[i],
-					      minimum[i], INT32_MAX,
+					      minimum[i], maximum[i],
 					      &limits[i]);
 		hoist_config_path_pop(r, inner);
 		if (failed)

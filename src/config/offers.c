@@ -8,6 +8,9 @@
 #define DEFAULT_NUM_GPUS 1
 #define DEFAULT_RELIABILITY 1.0
 
+/* The same bound as for a profile's gpu_name, which offers match. */
+#define GPU_NAME_BYTES_MAX 63
+
 enum offer_key {
 	OFFER_NAME,
 	OFFER_GPU_NAME,
@@ -75,6 +78,12 @@ static int read_offer(struct hoist_config_reader *r, struct fy_node *node,
 				       keys[OFFER_GPU_NAME],
 				       "expected a name, found an empty "
 				       "string");
+	if (rc == 0 && strlen(gpu_name) > GPU_NAME_BYTES_MAX)
+		rc = hoist_config_fail(r, values[OFFER_GPU_NAME],
+				       keys[OFFER_GPU_NAME],
+				       "expected a name of at most %d bytes, "
+				       "found %zu bytes", GPU_NAME_BYTES_MAX,
+				       strlen(gpu_name));
 	hoist_config_path_pop(r, saved);
 	if (rc)
 		return -1;

@@ -27,9 +27,17 @@ struct profile_field {
 	int64_t max;				/* FIELD_INT */
 };
 
+/*
+ * The upper bounds of gpu_name, max_dph and max_duration_hours are the
+ * ones that hoistd checks again in a submitted job spec
+ * (src/orchestrator/jobs.c), so that hoistd accepts what loads here.
+ */
+#define NAME_BYTES_MAX 63
 #define POSITIVE { 0.0, 0.0, true, false }
 #define NON_NEGATIVE { 0.0, 0.0, false, false }
 #define FRACTION { 0.0, 1.0, false, true }
+#define PRICE { 0.0, 1e6, true, true }
+#define HOURS { 0.0, 1e5, true, true }
 
 /* The keys of a profile, in the order of the output objects. */
 static const struct profile_field fields[] = {
@@ -37,11 +45,11 @@ static const struct profile_field fields[] = {
 	{ .name = "num_gpus", .required = true, .type = FIELD_INT,
 	  .min = 1, .max = 64 },
 	{ .name = "max_dph", .required = true, .type = FIELD_NUMBER,
-	  .range = POSITIVE },
+	  .range = PRICE },
 	{ .name = "reliability_min", .required = true, .type = FIELD_NUMBER,
 	  .range = FRACTION },
 	{ .name = "max_duration_hours", .required = true,
-	  .type = FIELD_NUMBER, .range = POSITIVE },
+	  .type = FIELD_NUMBER, .range = HOURS },
 	{ .name = "disk_gb", .type = FIELD_NUMBER, .range = POSITIVE },
 	{ .name = "cuda_min", .type = FIELD_VERSION },
 	{ .name = "min_inet_down_mbps", .type = FIELD_NUMBER,
@@ -74,6 +82,11 @@ static int read_field(struct hoist_config_reader *r,
 			return hoist_config_fail(r, value, key,
 						 "expected a name, found an "
 						 "empty string");
+		if (strlen(text) > NAME_BYTES_MAX)
+			return hoist_config_fail(r, value, key,
+						 "expected a name of at most "
+						 "%d bytes, found %zu bytes",
+						 NAME_BYTES_MAX, strlen(text));
 		return hoist_config_json_set(r, profile, field->name,
 					     json_string(text));
 	case FIELD_INT:

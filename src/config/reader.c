@@ -11,7 +11,7 @@
 #include "config/config.h"
 #include "config/scalar.h"
 
-/* Deeper documents are rejected; the schemas need four levels. */
+/* Documents nested deeper are rejected; the schemas use four levels. */
 #define MAX_DEPTH 32
 
 /* Maximum length of a value quoted in a message; longer ones end in "...". */
@@ -460,7 +460,7 @@ int hoist_config_read_file(const char *path, struct hoist_buf *buf,
 }
 
 /*
- * Rejects input that is not UTF-8 text before libfyaml sees it, because
+ * Rejects input that is not UTF-8 text before libfyaml parses it, because
  * libfyaml 0.7.12 hangs on a directive line ('%' at the start of a line)
  * that continues with an invalid byte such as 0xbb.
  */

@@ -5,9 +5,10 @@
  * Internal to src/config.  A reader owns the libfyaml parser and document
  * of one file and tracks the key path of the node being read
  * ("retry.max_failures").  Every typed getter takes the value node and a
- * second node, where, whose position is reported when the value has none
- * (an empty value such as "key:" has no position in libfyaml); where is
- * usually the key.  value may be NULL, which reads as an empty value.
+ * second node, where, which is usually the key.  Errors report the
+ * position of where when the value has none, because libfyaml gives an
+ * empty value such as "key:" no position.  value may be NULL, which reads
+ * as an empty value.
  *
  * All int functions return 0, or -1 with the reader's err filled.
  */
@@ -125,10 +126,11 @@ int hoist_config_expect_sequence(struct hoist_config_reader *r,
 				 struct fy_node *node, struct fy_node *where);
 
 /*
- * Stores the text of a string scalar in *out (valid until the reader is
- * closed).  A plain scalar that is null, a boolean or a number is rejected;
- * the message advises to quote it and ends with hint (such as " if you
- * mean a name"), which may be "".  Text must be valid UTF-8 without NUL.
+ * Stores the text of a string scalar in *out, valid until the reader is
+ * closed.  A plain scalar that is null, a boolean or a number is rejected
+ * with advice to quote it.  The message then ends with hint, such as
+ * " if you mean a name", which may be "".  Text must be valid UTF-8
+ * without NUL.
  */
 int hoist_config_get_string(struct hoist_config_reader *r,
 			    struct fy_node *value, struct fy_node *where,

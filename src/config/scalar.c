@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Longest number text converted without a heap copy. */
+/* Maximum length of number text converted without a heap copy. */
 #define NUMBER_TEXT_MAX 128
 
 /* Words longer than this get no spelling suggestion. */
@@ -434,8 +434,14 @@ const char *hoist_config_closest(const char *word,
 		return NULL;
 	for (size_t i = 0; i < count; i++) {
 		size_t len = strlen(candidates[i]);
-		size_t allowed = len <= 3 ? 1 : len <= 7 ? 2 : 3;
+		size_t allowed = 3;
 		size_t distance;
+
+		/* Short words allow fewer edits, or "use" would match "url". */
+		if (len <= 3)
+			allowed = 1;
+		else if (len <= 7)
+			allowed = 2;
 
 		if (len > CLOSEST_WORD_MAX)
 			continue;

@@ -450,7 +450,17 @@ static void test_profile_range_checks(void **state)
 			      "    reliability_min: 0.9\n"
 			      "    max_duration_hours: 2\n",
 			      "5:14: profiles.big.max_dph: expected a number "
-			      "greater than 0, found 0");
+			      "greater than 0 and at most 1000000, found 0");
+	assert_profiles_error("profiles:\n"
+			      "  big:\n"
+			      "    gpu_name: \"H100 SXM\"\n"
+			      "    num_gpus: 8\n"
+			      "    max_dph: 1\n"
+			      "    reliability_min: 0.9\n"
+			      "    max_duration_hours: 200000\n",
+			      "7:25: profiles.big.max_duration_hours: expected "
+			      "a number greater than 0 and at most 100000, "
+			      "found 200000");
 }
 
 static void test_profile_integer_forms(void **state)
@@ -791,6 +801,8 @@ static void test_job_defaults(void **state)
 
 static void test_job_command_forms(void **state)
 {
+	char long_command[8192];
+	size_t used;
 	json_t *spec;
 
 	(void)state;
@@ -818,6 +830,18 @@ static void test_job_command_forms(void **state)
 			 "strings, found a mapping");
 	assert_job_error("name: demo\nprofile: dev-test\n",
 			 "1:1: missing required key 'command'");
+
+	/* hoistd accepts at most 1024 arguments. */
+	memcpy(long_command, "name: demo\nprofile: dev-test\ncommand: [x",
+	       strlen("name: demo\nprofile: dev-test\ncommand: [x"));
+	used = strlen("name: demo\nprofile: dev-test\ncommand: [x");
+	for (int i = 0; i < 1024; i++) {
+		memcpy(long_command + used, ", y", 3);
+		used += 3;
+	}
+	memcpy(long_command + used, "]\n", 3);
+	assert_job_error(long_command, "3:10: command: expected at most 1024 "
+			 "arguments, found 1025");
 }
 
 static void test_job_profile_resolution(void **state)
@@ -867,7 +891,10 @@ static void test_job_profile_resolution(void **state)
 			 "interruptible");
 	assert_job_error(JOB_HEAD "max_duration: 0s\n",
 			 "4:15: max_duration: expected a duration greater "
-			 "than 0, found 0s");
+			 "than 0 and at most 100000h, found 0s");
+	assert_job_error(JOB_HEAD "max_duration: 4200d\n",
+			 "4:15: max_duration: expected a duration greater "
+			 "than 0 and at most 100000h, found 4200d");
 }
 
 static void test_job_profile_without_profiles(void **state)
@@ -960,14 +987,18 @@ static void test_job_durations(void **state)
 			 "4:8: grace: expected a whole number of seconds, "
 			 "found 1500ms");
 	assert_job_error(JOB_HEAD "grace: 0s\n",
-			 "4:8: grace: expected at least 1s, found 0s");
+			 "4:8: grace: expected a duration from 1s to 3600s, "
+			 "found 0s");
+	assert_job_error(JOB_HEAD "grace: 1h1s\n",
+			 "4:8: grace: expected a duration from 1s to 3600s, "
+			 "found 1h1s");
 	assert_job_error(JOB_HEAD "checkpoint:\n  interval: 10\n",
 			 "5:13: checkpoint.interval: expected a duration with "
 			 "a unit, found the integer 10; add a unit (ms, s, m, "
 			 "h or d), such as 10s");
 	assert_job_error(JOB_HEAD "checkpoint:\n  keep: 0\n",
 			 "5:9: checkpoint.keep: expected an integer from 1 to "
-			 "2147483647, found 0");
+			 "1000, found 0");
 	assert_job_error(JOB_HEAD "max_duration: 2\n",
 			 "4:15: max_duration: expected a duration with a "
 			 "unit, found the integer 2; add a unit (ms, s, m, h "
@@ -983,13 +1014,16 @@ static void test_job_retry_rules(void **state)
 			 "max_attempts");
 	assert_job_error(JOB_HEAD "retry:\n  max_attempts: 0\n",
 			 "5:17: retry.max_attempts: expected an integer from "
-			 "1 to 2147483647, found 0");
+			 "1 to 10000, found 0");
+	assert_job_error(JOB_HEAD "retry:\n  max_attempts: 10001\n",
+			 "5:17: retry.max_attempts: expected an integer from "
+			 "1 to 10000, found 10001");
 	assert_job_error(JOB_HEAD "retry:\n  max_failures: -1\n",
 			 "5:17: retry.max_failures: expected an integer from "
-			 "0 to 2147483647, found -1");
+			 "0 to 1000, found -1");
 	assert_job_error(JOB_HEAD "retry:\n  max_failures: \"3\"\n",
 			 "5:17: retry.max_failures: expected an integer from "
-			 "0 to 2147483647, found the string '3'; remove the "
+			 "0 to 1000, found the string '3'; remove the "
 			 "quotes");
 	assert_job_error(JOB_HEAD "retry: 3\n",
 			 "4:8: retry: expected a mapping, found the integer 3");
