@@ -503,12 +503,21 @@ static int join_path(char *out, const char *dir, const char *name,
 static int prepare_workdir(struct hoist_agent *agent, const char *workdir,
 			   struct hoist_err *err)
 {
+	char job_workdir[PATH_MAX];
+
 	if (hoist_util_mkdir_p(workdir, 0755, err))
 		return -1;
 	if (!realpath(workdir, agent->workdir))
 		return hoist_err_set(err, HOIST_E_IO, "cannot resolve agent "
 				     "workdir '%s': %s", workdir,
 				     strerror(errno));
+	/* Emptying checkpoints/ there would delete the job's own files. */
+	if (realpath(agent->job.workdir, job_workdir) &&
+	    strcmp(job_workdir, agent->workdir) == 0)
+		return hoist_err_set(err, HOIST_E_INVALID, "the agent workdir "
+				     "'%s' is the job's workdir; set "
+				     "HOIST_AGENT_WORKDIR to a folder of its "
+				     "own", agent->workdir);
 	if (join_path(agent->checkpoint_dir, agent->workdir, "checkpoints",
 		      err) ||
 	    join_path(agent->resume_dir, agent->workdir, "resume", err) ||

@@ -299,6 +299,16 @@ class AgentTest(unittest.TestCase):
         self.assertIn("cannot restore checkpoint", report["error"])
         self.assertNotIn("/v1/agent/logs", self.fake.paths()[2:])
 
+    def test_shared_workdir_rejected(self):
+        os.makedirs(os.path.join(self.jobdir, "checkpoints", "step-5"))
+        self.workdir = self.jobdir
+        self.start(self.assignment([]))
+        self.assertEqual(self.wait_agent(), 4, self.agent_log)
+        self.assertIn("is the job's workdir", self.exit_reports()[0]["error"])
+        # The job's own files are left alone.
+        self.assertTrue(os.path.isdir(os.path.join(self.jobdir, "checkpoints",
+                                                   "step-5")))
+
     def test_exec_failure_reports_127(self):
         self.start(self.assignment([], command=["/nonexistent/train"]))
         self.assertEqual(self.wait_agent(), 0, self.agent_log)
