@@ -446,18 +446,15 @@ static void print_reattach(const char *job_id)
 
 /* Follows the job until it ends and returns the exit status. */
 static int follow_job(struct hoist_cli_client *client, json_t *record,
-		      const struct run_options *opts)
+		      const struct run_options *opts, int64_t interval)
 {
 	struct hoist_err err = HOIST_ERR_INIT;
 	const char *job_id = hoist_cli_json_str(record, "id");
 	json_t *job = json_incref(record);
 	struct watch w;
-	int64_t interval;
 	int status = HOIST_CLI_EXIT_FAILURE;
 
 	watch_init(&w, job_id, opts);
-	if (hoist_cli_follow_interval(&interval, &err))
-		goto out;
 	hoist_cli_follow_catch_interrupt();
 	if (!w.quiet)
 		printf("following job %s; Ctrl-C stops following, the job "
@@ -590,6 +587,7 @@ int hoist_cli_cmd_run(int argc, char **argv)
 	const char *profiles_source = NULL;
 	json_t *job_spec = NULL;
 	json_t *record = NULL;
+	int64_t interval = HOIST_CLI_POLL_DEFAULT_MS;
 	int status = HOIST_CLI_EXIT_FAILURE;
 	int rc;
 
@@ -624,6 +622,8 @@ int hoist_cli_cmd_run(int argc, char **argv)
 		profiles_source = NULL;
 	}
 
+	if (!opts.detach && hoist_cli_follow_interval(&interval, &err))
+		goto out;
 	if (load_spec(args.positional[0], profiles_path, profiles_source,
 		      &job_spec, &err))
 		goto out;
@@ -645,7 +645,7 @@ int hoist_cli_cmd_run(int argc, char **argv)
 		status = HOIST_CLI_EXIT_OK;
 		goto out;
 	}
-	status = follow_job(&client, record, &opts);
+	status = follow_job(&client, record, &opts, interval);
 out:
 	if (err.code)
 		hoist_cli_print_error(&err);
