@@ -49,7 +49,7 @@ struct hoist_err {
 int hoist_err_set(struct hoist_err *err, int code, const char *fmt, ...)
 	HOIST_PRINTF(3, 4);
 int hoist_err_setv(struct hoist_err *err, int code, const char *fmt,
-		   va_list ap);
+		   va_list ap) HOIST_PRINTF(3, 0);
 
 /* Prepends "context: " to the message already in err; no-op if unset. */
 void hoist_err_prefix(struct hoist_err *err, const char *fmt, ...)
