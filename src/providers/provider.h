@@ -65,6 +65,18 @@ typedef void (*hoist_provider_list_cb)(
 	void *arg, const struct hoist_err *err,
 	const struct hoist_provider_instance *instances, size_t count);
 
+/*
+ * Receives the result of an offer search: {"offers": [{"id", "gpu_name"
+ * (the provider's own name), "num_gpus", "price_per_hour",
+ * "reliability", "location", "disk_gb", ...}], "filtered": [{"filter":
+ * "max_dph", "removed": N}, ...]}, offers ranked best first, or NULL with
+ * err set.  result is valid only during the callback; json_incref() it to
+ * keep it.
+ */
+typedef void (*hoist_provider_offers_cb)(void *arg,
+					 const struct hoist_err *err,
+					 json_t *result);
+
 struct hoist_provider;
 
 struct hoist_provider_ops {
@@ -93,6 +105,12 @@ struct hoist_provider_ops {
 	int (*fault)(struct hoist_provider *provider, const char *id,
 		     const char *fault, struct hoist_err *err);
 	void (*close)(struct hoist_provider *provider);
+	/* Optional: searches the offers that match a job spec's "profile"
+	 * object without renting one, for `hoist offers`.  Same contract as
+	 * create; NULL when the provider has no offer search. */
+	int (*offers)(struct hoist_provider *provider, const json_t *profile,
+		      hoist_provider_offers_cb cb, void *arg,
+		      struct hoist_err *err);
 };
 
 struct hoist_provider {
@@ -114,5 +132,43 @@ void hoist_provider_close(struct hoist_provider *provider);
 /* Returns "starting", "running", "exited", "lost" or "gone", and
  * "unknown" for a value outside enum hoist_provider_state. */
 const char *hoist_provider_state_name(int state);
+
+/* Settings of the Vast.ai provider.  Zero fields take the default. */
+struct hoist_vast_options {
+	const char *base_url;		/* NULL: "https://console.vast.ai" */
+	const char *api_key;		/* required; sent only as a bearer token */
+	long request_timeout_ms;	/* one HTTP request; 0: 30000 */
+	int max_retries;		/* after the first try; 0: 4, < 0: none */
+	int interruptible;		/* rental type when a profile names none */
+	const char *image;		/* container image when a job names none */
+	double disk_gb;			/* disk when a profile names none; 0: 20 */
+	long backoff_base_ms;		/* first retry delay ceiling; 0: 500 */
+	long backoff_max_ms;		/* retry delay ceiling; 0: 30000 */
+	long poll_interval_ms;		/* between reads of a new instance;
+					 * 0: 3000 */
+};
+
+/*
+ * Opens the Vast.ai provider, which rents instances through the Vast.ai
+ * REST API with libcurl driven by base.  The options are copied.  Fails
+ * with HOIST_E_INVALID when the key is missing or the base URL is not an
+ * http(s) URL.
+ */
+int hoist_provider_vast_open(struct event_base *base,
+			     const struct hoist_vast_options *opts,
+			     struct hoist_provider **out,
+			     struct hoist_err *err);
+
+/*
+ * Loads the Vast.ai API key as the official CLI finds it: $VAST_API_KEY,
+ * then $XDG_CONFIG_HOME/vastai/vast_api_key (~/.config/vastai/vast_api_key
+ * when XDG_CONFIG_HOME is unset), then the legacy ~/.vast_api_key.
+ * Surrounding whitespace is removed.  Fails with HOIST_E_NOT_FOUND when
+ * none is set and HOIST_E_INVALID for a key that is empty, too long for
+ * out or contains characters outside printable ASCII; the message never
+ * contains the key.
+ */
+int hoist_provider_vast_load_key(char *out, size_t outlen,
+				 struct hoist_err *err);
 
 #endif
