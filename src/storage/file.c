@@ -274,6 +274,7 @@ static int copy_buffered(int in, int out, struct hoist_digest *digest,
 	struct hoist_digest_worker *worker = NULL;
 	char *chunks[2] = { NULL, NULL };
 	ssize_t len;
+	int read_errno;
 	int current = 0;
 	int rc = -1;
 
@@ -288,6 +289,7 @@ static int copy_buffered(int in, int out, struct hoist_digest *digest,
 		goto out;
 
 	len = read_full(in, chunks[current], COPY_BUFFER_SIZE);
+	read_errno = errno;
 	while (len > 0) {
 		ssize_t next;
 
@@ -300,6 +302,7 @@ static int copy_buffered(int in, int out, struct hoist_digest *digest,
 			goto out;
 		}
 		next = read_full(in, chunks[!current], COPY_BUFFER_SIZE);
+		read_errno = errno;	/* the wait below may change errno */
 		if (worker && hoist_digest_worker_wait(worker, err))
 			goto out;
 		current = !current;
@@ -307,7 +310,7 @@ static int copy_buffered(int in, int out, struct hoist_digest *digest,
 	}
 	if (len < 0) {
 		hoist_err_set(err, HOIST_E_IO, "cannot read '%s': %s", from,
-			      strerror(errno));
+			      strerror(read_errno));
 		goto out;
 	}
 	rc = 0;
