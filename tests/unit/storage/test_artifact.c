@@ -123,7 +123,6 @@ static void open_rejects_bad_urls(void **state)
 		const char *text;
 	} cases[] = {
 		{ "", "empty" },
-		{ "s3://bucket/prefix", "S3 is not built in yet" },
 		{ "relative/folder", "'relative/folder' is not a URL" },
 		{ "/abs/without/scheme", "file:///absolute/folder" },
 		{ "file://host/folder", "'file://host/folder' does not name" },
