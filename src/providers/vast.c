@@ -3,9 +3,10 @@
  * destroy, the calls of vast.h, and the steps that create shares (paged
  * instance lists and deletes).  Renting lives in vast_create.c.
  *
- * hoistd lists its instances by label prefix on every tick, so list reads
- * every page of GET /api/v1/instances/ (25 instances a page) and filters
- * by label itself; the API's filters have no prefix match.
+ * hoistd lists its instances by label prefix on every tick.  The API's
+ * filters have no prefix match, so list reads every page of
+ * GET /api/v1/instances/ (25 instances a page) and filters by label
+ * itself.
  */
 #include "providers/vast_provider.h"
 

@@ -4,7 +4,7 @@
  *
  * create searches the offers for the job's profile, ranks them and rents
  * the best one with PUT /api/v0/asks/{offer}/.  An offer that fails (taken
- * by another renter, refused, a 5xx) moves create to the next one; after
+ * by another renter, refused, a 5xx) moves create to the next one.  After
  * RENT_BATCH failures the search runs again, up to RENTALS_MAX rentals in
  * all.  A rental that got no response may still have created an instance,
  * so it is never sent again: create looks for the instance by its unique

@@ -1,10 +1,10 @@
 /*
  * vast_http.c - libcurl multi requests on a libevent loop.
  *
- * libcurl tells which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when
- * to call it back for timeouts (CURLMOPT_TIMERFUNCTION); each watched
- * socket gets a persistent libevent event, and the multi handle gets one
- * timer.  A finished transfer is never reported from inside libcurl: its
+ * libcurl reports which sockets to watch (CURLMOPT_SOCKETFUNCTION) and
+ * when to call it back for timeouts (CURLMOPT_TIMERFUNCTION).  Each
+ * watched socket gets a persistent libevent event, and the multi handle
+ * gets one timer.  A finished transfer is never reported from inside libcurl: its
  * request arms its own timer, either with the backoff delay of the next
  * try or with 0 to deliver the response, so a callback may start new
  * requests or free the client.
@@ -126,7 +126,7 @@ static void call_free(struct http_call *call)
 	if (call->easy)
 		curl_easy_cleanup(call->easy);
 	if (call->headers) {
-		/* The list holds a copy of the Authorization header. */
+		/* The list contains a copy of the Authorization header. */
 		for (struct curl_slist *h = call->headers; h; h = h->next)
 			memset(h->data, 0, strlen(h->data));
 		curl_slist_free_all(call->headers);

@@ -6,7 +6,7 @@
  * nowhere else: not in the URL, not in an error message.  Requests that
  * fail with HTTP 429, 502, 503 or 504, or without a response (refused,
  * reset, timed out), are tried again after an exponential backoff with
- * full jitter, unless the request asks for retries on 429 only.
+ * full jitter, unless the request allows retries on 429 only.
  *
  * Completion callbacks run from the event loop, never from inside
  * hoist_vast_http_send(), and each request gets exactly one, unless the

@@ -148,8 +148,8 @@ int hoist_vast_instance_verify(const json_t *inst,
 		return HOIST_VAST_MISMATCH;
 	}
 	/* NOTE: for an interruptible instance this assumes that dph_total
-	 * is the bid plus storage, as in bid searches; no public source
-	 * states what dph_total of a rented bid instance holds. */
+	 * is the bid plus storage, as in bid searches.  No public source
+	 * states what dph_total of a rented bid instance contains. */
 	if (total > e->rate * (1 + HOIST_VAST_RATE_TOLERANCE) +
 		    HOIST_VAST_RATE_SLACK) {
 		snprintf(why, whylen, "rate $%.4f/h, expected at most "

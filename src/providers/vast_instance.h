@@ -34,7 +34,7 @@ int hoist_vast_instance_state(const json_t *inst, char *status,
 int hoist_vast_instance_convert(const json_t *inst,
 				struct hoist_provider_instance *out);
 
-/* What a rental was asked for. */
+/* The expected properties of a new rental. */
 struct hoist_vast_expect {
 	const char *label;
 	int interruptible;

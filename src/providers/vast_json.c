@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The longest part of a response body quoted in an error message. */
+/* The maximum length of a response body quoted in an error message. */
 #define EXCERPT_MAX 200
 
 int hoist_vast_json_number(const json_t *value, double *out)

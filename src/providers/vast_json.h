@@ -19,7 +19,8 @@
 #include "common/err.h"
 #include "providers/vast_http.h"
 
-/* How a request failed, from its status, "error" code and message. */
+/* The failure class of a request, from its status, "error" code and
+ * message. */
 enum hoist_vast_failure {
 	HOIST_VAST_OK = 0,
 	HOIST_VAST_FAIL_TRANSPORT,	/* no response: refused, reset, timeout */
@@ -33,9 +34,9 @@ enum hoist_vast_failure {
 };
 
 /*
- * Reads value as a number: a JSON number or a string that holds one whole
- * finite decimal number.  Returns 0, or -1 for anything else (null, a
- * missing value, a boolean, text).
+ * Reads value as a number: a JSON number or a string that contains one
+ * whole finite decimal number.  Returns 0, or -1 for anything else (null,
+ * a missing value, a boolean, text).
  */
 int hoist_vast_json_number(const json_t *value, double *out);
 
