@@ -9,8 +9,8 @@
  *
  * A ledger keeps at most HOIST_SIM_LEDGER_PERIODS periods.  When it is
  * full, the oldest period is folded into a total that keeps its dollars
- * and seconds; windows that start inside the folded time get a share of
- * that total proportional to their overlap.
+ * and seconds.  A window that starts inside the folded time gets a share
+ * of that total in proportion to its overlap.
  */
 #ifndef HOIST_SIM_BILLING_H
 #define HOIST_SIM_BILLING_H

@@ -3,10 +3,11 @@
  *
  * A market file (CSV, see data/vast-market.csv) gives real median prices
  * per GPU model, GPU count and location.  From it and a seed, the
- * simulator generates a few hundred offers spread around those prices,
- * with every field of the Vast.ai offer object in the API's own units:
- * RAM in MB, disk in GB, bandwidth in Mb/s, prices in $/hour, storage in
- * $/GB/month.  The same file, seed and count always give the same offers.
+ * simulator generates a few hundred offers spread around those prices.
+ * Every field of the Vast.ai offer object is there, in the API's own
+ * units: RAM in MB, disk in GB, bandwidth in Mb/s, prices in $/hour and
+ * storage in $/GB/month.  The same file, seed and count always give the
+ * same offers.
  *
  * An offer is listed until an instance rents it.  When that instance is
  * destroyed the machine is offered again under a new offer id, because
@@ -39,7 +40,7 @@ struct hoist_sim_market_row {
 	char geolocation[96];		/* "City, CC" */
 };
 
-/* How a search prices offers: its "type" field. */
+/* The pricing of a search, from its "type" field. */
 enum hoist_sim_price_type {
 	HOIST_SIM_PRICE_ON_DEMAND = 0,	/* "on-demand" or "ondemand" */
 	HOIST_SIM_PRICE_BID,		/* "bid": priced at min_bid */

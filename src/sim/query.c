@@ -131,7 +131,7 @@ static int compare_values(const json_t *stored, const json_t *query,
 				return -1;
 			b = y;
 		}
-		*cmp = a < b ? -1 : a > b ? 1 : 0;
+		*cmp = (a > b) - (a < b);
 		return 0;
 	}
 	if (json_is_string(stored)) {
@@ -140,7 +140,7 @@ static int compare_values(const json_t *stored, const json_t *query,
 		if (json_is_string(query)) {
 			int c = strcmp(s, json_string_value(query));
 
-			*cmp = c < 0 ? -1 : c > 0 ? 1 : 0;
+			*cmp = (c > 0) - (c < 0);
 			return 0;
 		}
 		/* A number against a string: driver_version "535.86.05"
@@ -151,7 +151,7 @@ static int compare_values(const json_t *stored, const json_t *query,
 		if (dotted_version(s, &a) != 0 &&
 		    hoist_sim_query_number(stored, &a) != 0)
 			return -1;
-		*cmp = a < b ? -1 : a > b ? 1 : 0;
+		*cmp = (a > b) - (a < b);
 		return 0;
 	}
 	return -1;
@@ -281,7 +281,7 @@ int hoist_sim_query_compare(const struct hoist_sim_query *q, const json_t *a,
 	}
 	ia = json_integer_value(json_object_get(a, "id"));
 	ib = json_integer_value(json_object_get(b, "id"));
-	return ia < ib ? -1 : ia > ib ? 1 : 0;
+	return (ia > ib) - (ia < ib);
 }
 
 void hoist_sim_query_release(struct hoist_sim_query *q)

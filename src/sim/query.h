@@ -60,7 +60,7 @@ struct hoist_sim_query {
 	double storage_gb;		/* allocated_storage, or -1 */
 };
 
-/* What to do with a filter on a field that the objects do not have. */
+/* The handling of a filter on a field that the objects do not have. */
 enum hoist_sim_unknown_field {
 	HOIST_SIM_UNKNOWN_IGNORE = 0,	/* drop the condition */
 	HOIST_SIM_UNKNOWN_REJECT,	/* fail the request */
@@ -69,7 +69,7 @@ enum hoist_sim_unknown_field {
 /*
  * Parses a filter object into q (which it clears first).  Conditions on a
  * field that is not a key of known (when known is not NULL) are dropped
- * or rejected as unknown says; names in skip (a NULL-terminated list, may
+ * or rejected as unknown requires; names in skip (a NULL-terminated list, may
  * be NULL) are dropped silently.  When controls is set, the offer-search
  * keys order, type, limit, allocated_storage and disable_bundling are
  * parsed too, and other non-object values are ignored; otherwise every
