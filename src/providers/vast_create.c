@@ -60,6 +60,7 @@ struct hoist_vast_create {
 	int searches;
 	int rentals;
 	int batch_failures;
+	char tried[RENTALS_MAX][24];	/* offers rented so far, by id */
 
 	/* The offer being rented; offer pointers are not kept across
 	 * searches. */
@@ -281,6 +282,26 @@ static void describe_profile(const struct hoist_vast_profile *p, char *out,
 		 "on-demand");
 }
 
+/* A search after failed rentals may return the same offers again. */
+static int tried_before(const struct hoist_vast_create *c, const char *id)
+{
+	for (int i = 0; i < c->rentals && i < RENTALS_MAX; i++)
+		if (strcmp(c->tried[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Removes the offers already rented once from the candidates. */
+static void drop_tried(struct hoist_vast_create *c)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < c->count; i++)
+		if (!tried_before(c, c->candidates[i].id))
+			c->candidates[kept++] = c->candidates[i];
+	c->count = kept;
+}
+
 static void on_search(void *arg, const struct hoist_vast_http_response *resp)
 {
 	struct hoist_vast_op *op = arg;
@@ -323,6 +344,7 @@ static void on_search(void *arg, const struct hoist_vast_http_response *resp)
 		hoist_vast_op_finish(op);
 		return;
 	}
+	drop_tried(c);
 	if (c->count > 0) {
 		rent_next(op);
 		return;
@@ -575,6 +597,8 @@ static void rent_next(struct hoist_vast_op *op)
 		return;
 	}
 	offer = &c->candidates[c->next++];
+	snprintf(c->tried[c->rentals], sizeof(c->tried[c->rentals]), "%s",
+		 offer->id);
 	snprintf(c->offer_id, sizeof(c->offer_id), "%s", offer->id);
 	c->machine_id = offer->machine_id;
 	c->price = offer->price;
@@ -648,6 +672,7 @@ static void accept_instance(struct hoist_vast_op *op, const json_t *inst,
 	struct hoist_provider_instance *out = &op->instance;
 
 	hoist_vast_instance_convert(inst, out);
+	snprintf(out->id, sizeof(out->id), "%s", c->instance_id);
 	snprintf(out->label, sizeof(out->label), "%s", c->label);
 	snprintf(out->offer, sizeof(out->offer), "%s", c->offer_id);
 	out->price_per_hour = rate;

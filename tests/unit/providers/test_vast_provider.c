@@ -1096,8 +1096,34 @@ static void create_refreshes_after_batch(void **state)
 		  "available.\"}");
 	create(fx, p, NULL, &res);
 	assert_int_equal(res.err.code, HOIST_OK);
+	assert_string_equal(res.instance.offer, "704");
 	assert_int_equal(count_requests(f, "POST", "/api/v0/bundles/"), 2);
 	assert_int_equal(count_requests(f, "PUT", "/api/v0/asks/"), 4);
+	assert_int_equal(count_requests(f, "PUT", "/api/v0/asks/701/"), 1);
+	json_decref(p);
+}
+
+static void create_stops_when_offers_run_out(void **state)
+{
+	struct fixture *fx = *state;
+	struct fake *f = &fx->fake;
+	struct result res;
+	json_t *p = profile(NULL);
+
+	add_offer(f, 751, 75, "RTX 4090", 0.30, 0.2, 0.99);
+	add_offer(f, 752, 76, "RTX 4090", 0.31, 0.2, 0.99);
+	fake_rule(f, "PUT", "/api/v0/asks/", 10, 0, ACTION_RESPOND, 410, NULL,
+		  "{\"success\":false,\"error\":\"no_such_ask\",\"msg\":"
+		  "\"error 410/3907: no_such_ask Instance type is no longer "
+		  "available.\"}");
+	create(fx, p, NULL, &res);
+	assert_int_equal(res.err.code, HOIST_E_PROVIDER);
+	assert_non_null(strstr(res.err.msg, "no Vast.ai offer left for "
+			       "profile dev-test"));
+	assert_non_null(strstr(res.err.msg, "after 2 failed rentals"));
+	assert_non_null(strstr(res.err.msg, "410/3907"));
+	assert_int_equal(count_requests(f, "POST", "/api/v0/bundles/"), 2);
+	assert_int_equal(count_requests(f, "PUT", "/api/v0/asks/"), 2);
 	json_decref(p);
 }
 
@@ -1771,6 +1797,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(create_refreshes_after_batch,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			create_stops_when_offers_run_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(create_gives_up_after_max,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
