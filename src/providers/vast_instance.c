@@ -1,6 +1,5 @@
 #include "providers/vast_instance.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,7 +156,7 @@ int hoist_vast_instance_verify(const json_t *inst,
 		return HOIST_VAST_MISMATCH;
 	}
 	disk_slack = e->disk_gb * 0.01 > 0.5 ? e->disk_gb * 0.01 : 0.5;
-	if (fabs(disk - e->disk_gb) > disk_slack) {
+	if (disk - e->disk_gb > disk_slack || e->disk_gb - disk > disk_slack) {
 		snprintf(why, whylen, "disk %.1f GB, expected %.1f GB", disk,
 			 e->disk_gb);
 		return HOIST_VAST_MISMATCH;

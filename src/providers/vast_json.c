@@ -86,7 +86,7 @@ int hoist_vast_json_get_id(const json_t *obj, const char *key, char *out,
 	} else if (json_is_real(value)) {
 		double v = json_real_value(value);
 
-		if (v != floor(v) || v < 1 || v > 9e15)
+		if (v < 1 || v > 9e15 || v != (double)(long long)v)
 			return -1;
 		id = (long long)v;
 	} else if (json_is_string(value)) {

@@ -1,7 +1,6 @@
 #include "providers/vast_offers.h"
 
 #include <ctype.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,7 +244,7 @@ int hoist_vast_offers_profile(const json_t *profile, double default_disk_gb,
 	snprintf(out->gpu_name, sizeof(out->gpu_name), "%s", gpu);
 	if (profile_number(profile, "num_gpus", 1, 1, &num_gpus, err))
 		return -1;
-	if (num_gpus != floor(num_gpus) || num_gpus > 64) {
+	if (num_gpus > 64 || num_gpus != (double)(int)num_gpus) {
 		snprintf(text, sizeof(text), "%g", num_gpus);
 		return profile_error(err, "num_gpus", "invalid value %s; "
 				     "expected a whole number from 1 to 64",
@@ -403,6 +402,17 @@ int hoist_vast_offers_query(const struct hoist_vast_profile *p,
 /* Offers                                                              */
 /* ------------------------------------------------------------------ */
 
+/* Rounds a non-negative price up to a tenth of a cent, without libm. */
+static double round_up_millis(double price)
+{
+	double millis = price * 1000 - 1e-6;
+	long long whole = (long long)millis;
+
+	if ((double)whole < millis)
+		whole++;
+	return (double)whole / 1000;
+}
+
 int hoist_vast_offers_price(const json_t *offer, double disk_gb,
 			    int interruptible, double *price, double *bid)
 {
@@ -425,7 +435,7 @@ int hoist_vast_offers_price(const json_t *offer, double disk_gb,
 		if (hoist_vast_json_get_number(offer, "min_bid", &min_bid) ||
 		    min_bid < 0)
 			return -1;
-		*bid = ceil(min_bid * 1000 - 1e-6) / 1000;
+		*bid = round_up_millis(min_bid);
 		if (*bid < 0.001)
 			*bid = 0.001;
 		*price = *bid + disk;
