@@ -218,9 +218,13 @@ static void adopt_or_reap(struct hoist_daemon *daemon,
 		return;
 	}
 	live = hoist_jobs_find(daemon, job_id);
+	/* Listed before its create call returned: the callback records it. */
+	if (live && live->has_attempt && live->attempt.number == attempt &&
+	    live->provisioning)
+		return;
 	if (!live || !live->has_attempt || live->attempt.number != attempt ||
 	    live->attempt.state == HOIST_ATTEMPT_ENDED ||
-	    live->attempt.instance_id[0] || live->provisioning ||
+	    live->attempt.instance_id[0] ||
 	    hoist_model_job_state_is_final(live->job.state)) {
 		reap_instance(daemon, p, job_id, attempt);
 		return;

@@ -400,6 +400,8 @@ static void test_attempt_limit_fails(void **state)
 	struct hoist_live_job *live = start_job(fx, job_spec(2, 2, 3));
 	struct hoist_err err = HOIST_ERR_INIT;
 	struct hoist_checkpoint_record resume;
+	struct hoist_job_record job;
+	char id[HOIST_ID_MAX];
 	int has_resume;
 
 	exit_with(daemon, live, 0, 1);
@@ -408,10 +410,17 @@ static void test_attempt_limit_fails(void **state)
 	assert_int_equal(hoist_attempts_claim(daemon, live, &resume,
 					      &has_resume, &err), 0);
 	exit_with(daemon, live, 0, 1);
+	snprintf(id, sizeof(id), "%s", live->job.id);
 	tick(daemon);
-	assert_int_equal(live->job.state, HOIST_JOB_FAILED);
-	assert_string_equal(live->job.end_reason, "too_many_attempts");
+
+	/* The tick ended the job and dropped it from memory. */
+	memset(&job, 0, sizeof(job));
+	assert_int_equal(daemon->store->ops->get_job(daemon->store, id, &job,
+						     &err), 0);
+	assert_int_equal(job.state, HOIST_JOB_FAILED);
+	assert_string_equal(job.end_reason, "too_many_attempts");
 	assert_int_equal(fx->fake.creates, 2);
+	hoist_model_job_release(&job);
 }
 
 static int first_attempt(const struct hoist_attempt_record *attempt,
@@ -479,12 +488,22 @@ static void test_cancel_unresponsive_agent(void **state)
 	struct fixture *fx = *state;
 	struct hoist_daemon *daemon = &fx->daemon;
 	struct hoist_live_job *live = start_job(fx, job_spec(2, 20, 3));
+	struct hoist_err err = HOIST_ERR_INIT;
+	struct hoist_job_record job;
+	char id[HOIST_ID_MAX];
 
 	hoist_reconcile_stop_job(daemon, live, "cancelled");
 	live->stop_mono -= 5000 + daemon->settings.stop_timeout_ms + 1;
+	snprintf(id, sizeof(id), "%s", live->job.id);
 	tick(daemon);
-	assert_int_equal(live->job.state, HOIST_JOB_CANCELLED);
-	assert_string_equal(live->attempt.end_reason, "cancelled");
+
+	/* The tick ended the job and dropped it from memory. */
+	memset(&job, 0, sizeof(job));
+	assert_int_equal(daemon->store->ops->get_job(daemon->store, id, &job,
+						     &err), 0);
+	assert_int_equal(job.state, HOIST_JOB_CANCELLED);
+	assert_string_equal(job.end_reason, "cancelled_by_user");
+	hoist_model_job_release(&job);
 }
 
 static void test_no_offer_fails_job(void **state)
