@@ -198,11 +198,14 @@ static int setup(void **state)
 	return 0;
 }
 
+static void drain(struct hoist_daemon *daemon);
+
 static int teardown(void **state)
 {
 	struct fixture *fx = *state;
 	struct hoist_err err = HOIST_ERR_INIT;
 
+	drain(&fx->daemon);	/* pending fake callbacks own memory */
 	hoist_jobs_free_all(&fx->daemon);
 	hoist_store_close(fx->daemon.store);
 	hoist_artifact_close(fx->daemon.artifacts);
