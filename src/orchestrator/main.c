@@ -21,6 +21,10 @@
 #include "common/util.h"
 
 struct options {
+	const char *provider;
+	const char *vast_url;
+	const char *vast_image;
+	const char *agent_path;
 	const char *home;
 	const char *listen;
 	const char *offers;
@@ -52,6 +56,23 @@ static void usage(FILE *out)
 		"folder)\n"
 		"  --storage URL            artifact store (default "
 		"file://HOME/artifacts)\n"
+		"  --provider NAME          local (default: process trees on "
+		"this\n"
+		"                           machine) or vast (Vast.ai; key from\n"
+		"                           VAST_API_KEY or the vastai CLI's "
+		"key file)\n"
+		"  --vast-url URL           Vast.ai API base URL (default\n"
+		"                           https://console.vast.ai; a "
+		"'hoist sim' URL\n"
+		"                           for tests)\n"
+		"  --vast-image IMAGE       container image for jobs that name "
+		"none\n"
+		"  --agent-path PATH        hoist-agent on the instances "
+		"(default: the\n"
+		"                           one next to hoistd; set it to the "
+		"path in\n"
+		"                           your worker image for real "
+		"rentals)\n"
 		"  --daemonize              detach, log to HOME/hoistd.log\n"
 		"  --log-level LEVEL        error, warn, info (default) or "
 		"debug\n"
@@ -91,6 +112,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
 {
 	enum {
 		OPT_HOME = 1000, OPT_LISTEN, OPT_OFFERS, OPT_STORAGE,
+		OPT_PROVIDER, OPT_VAST_URL, OPT_VAST_IMAGE, OPT_AGENT_PATH,
 		OPT_DAEMONIZE, OPT_LOG_LEVEL, OPT_LOG_JSON, OPT_TICK,
 		OPT_HB_INTERVAL, OPT_HB_TIMEOUT, OPT_HUNG, OPT_START,
 		OPT_VERSION, OPT_HELP,
@@ -100,6 +122,10 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "offers", required_argument, NULL, OPT_OFFERS },
 		{ "storage", required_argument, NULL, OPT_STORAGE },
+		{ "provider", required_argument, NULL, OPT_PROVIDER },
+		{ "vast-url", required_argument, NULL, OPT_VAST_URL },
+		{ "vast-image", required_argument, NULL, OPT_VAST_IMAGE },
+		{ "agent-path", required_argument, NULL, OPT_AGENT_PATH },
 		{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "log-json", no_argument, NULL, OPT_LOG_JSON },
@@ -118,6 +144,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
 	int c;
 
 	opts->listen = "127.0.0.1:7341";
+	opts->provider = "local";
 	opts->log_level = "info";
 	s->tick_ms = 1000;
 	s->flush_ms = 1000;
@@ -134,6 +161,10 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		case OPT_LISTEN: opts->listen = optarg; break;
 		case OPT_OFFERS: opts->offers = optarg; break;
 		case OPT_STORAGE: opts->storage = optarg; break;
+		case OPT_PROVIDER: opts->provider = optarg; break;
+		case OPT_VAST_URL: opts->vast_url = optarg; break;
+		case OPT_VAST_IMAGE: opts->vast_image = optarg; break;
+		case OPT_AGENT_PATH: opts->agent_path = optarg; break;
 		case OPT_DAEMONIZE: opts->daemonize = 1; break;
 		case OPT_LOG_LEVEL: opts->log_level = optarg; break;
 		case OPT_LOG_JSON: opts->log_json = 1; break;
@@ -177,6 +208,12 @@ static int parse_options(int argc, char **argv, struct options *opts)
 	if (optind < argc) {
 		fprintf(stderr, "hoistd: unexpected argument '%s'\n",
 			argv[optind]);
+		return -1;
+	}
+	if (strcmp(opts->provider, "local") != 0 &&
+	    strcmp(opts->provider, "vast") != 0) {
+		fprintf(stderr, "hoistd: invalid --provider '%s': expected "
+			"local or vast\n", opts->provider);
 		return -1;
 	}
 	if (hoist_log_level_parse(opts->log_level) < 0) {
@@ -381,12 +418,44 @@ static int start_api(struct hoist_daemon *daemon, const char *listen,
 				    url_host ? url_host + 3 : daemon->url, err);
 }
 
+static int open_provider(struct hoist_daemon *daemon,
+			 const struct options *opts, struct hoist_err *err)
+{
+	struct hoist_vast_options vast;
+	char key[512];
+	char offers[PATH_MAX];
+	char root[PATH_MAX];
+	int rc;
+
+	if (strcmp(opts->provider, "local") == 0) {
+		if (opts->offers)
+			snprintf(offers, sizeof(offers), "%s", opts->offers);
+		else if (hoist_util_find_config("local_offers.yaml", offers,
+						sizeof(offers), err))
+			return -1;
+		snprintf(root, sizeof(root), "%s/local/instances",
+			 daemon->home);
+		return hoist_provider_local_open(daemon->base, root, offers,
+						 &daemon->provider, err);
+	}
+	if (hoist_provider_vast_load_key(key, sizeof(key), err)) {
+		hoist_err_prefix(err, "--provider vast needs an API key");
+		return -1;
+	}
+	memset(&vast, 0, sizeof(vast));
+	vast.base_url = opts->vast_url;
+	vast.api_key = key;
+	vast.image = opts->vast_image;
+	rc = hoist_provider_vast_open(daemon->base, &vast, &daemon->provider,
+				      err);
+	memset(key, 0, sizeof(key));
+	return rc;
+}
+
 static int setup(struct hoist_daemon *daemon, struct options *opts,
 		 int *lock_fd, struct hoist_err *err)
 {
 	char path[PATH_MAX];
-	char offers[PATH_MAX];
-	char root[PATH_MAX];
 
 	if (opts->home)
 		snprintf(daemon->home, sizeof(daemon->home), "%s", opts->home);
@@ -433,16 +502,13 @@ static int setup(struct hoist_daemon *daemon, struct options *opts,
 	if (hoist_artifact_open(daemon->storage_url, &daemon->artifacts, err))
 		return -1;
 
-	if (opts->offers)
-		snprintf(offers, sizeof(offers), "%s", opts->offers);
-	else if (hoist_util_find_config("local_offers.yaml", offers,
-					sizeof(offers), err))
+	if (open_provider(daemon, opts, err))
 		return -1;
-	snprintf(root, sizeof(root), "%s/local/instances", daemon->home);
-	if (hoist_provider_local_open(daemon->base, root, offers,
-				      &daemon->provider, err) ||
-	    hoist_util_find_program("hoist-agent", daemon->agent_path,
-				    sizeof(daemon->agent_path), err))
+	if (opts->agent_path)
+		snprintf(daemon->agent_path, sizeof(daemon->agent_path), "%s",
+			 opts->agent_path);
+	else if (hoist_util_find_program("hoist-agent", daemon->agent_path,
+					 sizeof(daemon->agent_path), err))
 		return -1;
 
 	if (hoist_jobs_load(daemon, err) ||
