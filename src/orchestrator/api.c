@@ -445,6 +445,76 @@ static void handle_instance_fault(struct api_call *call)
 	reply_json(call->req, 200, json_pack("{s:b}", "ok", 1));
 }
 
+/*
+ * An offer search answers later, from the provider's callback.  If the
+ * client goes away first, evhttp frees the request, so the connection's
+ * close callback clears it and the answer is dropped.
+ */
+struct offers_call {
+	struct evhttp_request *req;
+	struct evhttp_connection *conn;
+};
+
+static void offers_conn_closed(struct evhttp_connection *conn, void *arg)
+{
+	struct offers_call *call = arg;
+
+	(void)conn;
+	call->req = NULL;
+}
+
+static void offers_done(void *arg, const struct hoist_err *err,
+			json_t *result)
+{
+	struct offers_call *call = arg;
+
+	if (call->req) {
+		evhttp_connection_set_closecb(call->conn, NULL, NULL);
+		if (err && err->code)
+			reply_err(call->req, err);
+		else
+			reply_json(call->req, 200, json_incref(result));
+	}
+	free(call);
+}
+
+static void handle_offer_search(struct api_call *call)
+{
+	struct hoist_daemon *daemon = call->daemon;
+	struct hoist_err err = HOIST_ERR_INIT;
+	json_t *profile = call->body ? json_object_get(call->body, "profile") :
+				       NULL;
+	struct offers_call *pending;
+
+	if (!json_is_object(profile)) {
+		reply_error(call->req, 400, "invalid",
+			    "missing \"profile\" object in the request body");
+		return;
+	}
+	if (!daemon->provider->ops->offers) {
+		reply_error(call->req, 409, "conflict",
+			    "the %s provider has no offer search; start "
+			    "hoistd with --provider vast",
+			    daemon->provider->ops->name);
+		return;
+	}
+	pending = calloc(1, sizeof(*pending));
+	if (!pending) {
+		reply_error(call->req, 500, "internal", "out of memory");
+		return;
+	}
+	pending->req = call->req;
+	pending->conn = evhttp_request_get_connection(call->req);
+	if (daemon->provider->ops->offers(daemon->provider, profile,
+					  offers_done, pending, &err)) {
+		free(pending);
+		reply_err(call->req, &err);
+		return;
+	}
+	evhttp_connection_set_closecb(pending->conn, offers_conn_closed,
+				      pending);
+}
+
 /* Handlers for agents. */
 
 static json_t *build_assignment(struct hoist_daemon *daemon,
@@ -683,6 +753,8 @@ static const struct api_route routes[] = {
 	  handle_instance_preempt },
 	{ EVHTTP_REQ_POST, "/v1/instances/*/fault", AUTH_ADMIN,
 	  handle_instance_fault },
+	{ EVHTTP_REQ_POST, "/v1/offers/search", AUTH_ADMIN,
+	  handle_offer_search },
 	{ EVHTTP_REQ_POST, "/v1/agent/claim", AUTH_AGENT, handle_agent_claim },
 	{ EVHTTP_REQ_POST, "/v1/agent/heartbeat", AUTH_AGENT,
 	  handle_agent_heartbeat },
