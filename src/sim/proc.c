@@ -13,6 +13,7 @@
  * session is empty.  The simulator is a child subreaper, so it reaps the
  * shims (and anything orphaned) itself.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -408,6 +409,8 @@ static void signal_tree(struct hoist_sim_kill *kill, int sig,
 				sigabbrev_np(sig), count);
 }
 
+static size_t scan_session(const struct hoist_sim_kill *kill, int sig);
+
 /* Deletes the env file, which contains secrets such as hoist's attempt
  * token.  The shim read it at its start, and a start writes it again. */
 static void remove_env(const struct hoist_sim_instance *inst)
@@ -452,12 +455,51 @@ void hoist_sim_proc_kill(struct hoist_sim *sim,
 	sim->kills = kill;
 	inst->shim_pid = 0;
 	signal_tree(kill, SIGTERM, 0);
+	scan_session(kill, SIGTERM);
 	remove_env(inst);
 }
 
-static size_t count_members(const struct hoist_sim_kill *kill)
+/*
+ * Sends sig (when not 0) to every live process whose session id is the
+ * shim's pid, and returns how many there are, the shim left out.  The
+ * kernel keeps a pid in use while a process has it as session id, so
+ * this finds the session's processes even after the shim is gone.
+ */
+static size_t scan_session(const struct hoist_sim_kill *kill, int sig)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *entry;
+	size_t count = 0;
+
+	if (!dir)
+		return 0;
+	while ((entry = readdir(dir)) != NULL) {
+		struct hoist_local_proc proc;
+		char *end;
+		long pid = strtol(entry->d_name, &end, 10);
+
+		if (*end != '\0' || pid <= 0 || pid == kill->shim_pid ||
+		    pid == getpid() ||
+		    hoist_local_proc_read((pid_t)pid, &proc, NULL) != 0 ||
+		    proc.session != kill->shim_pid || proc.state == 'Z' ||
+		    proc.state == 'X')
+			continue;
+		count++;
+		if (sig)
+			hoist_local_proc_signal(proc.pid, proc.start_time, sig,
+						NULL);
+	}
+	closedir(dir);
+	return count;
+}
+
+/* Returns the number of processes of the instance still alive: the
+ * members that the shim can name, or its session's processes, whichever
+ * is more. */
+static size_t count_left(const struct hoist_sim_kill *kill)
 {
 	struct hoist_err err = HOIST_ERR_INIT;
+	size_t session = scan_session(kill, 0);
 	pid_t *pids = NULL;
 	size_t count = 0;
 
@@ -465,25 +507,30 @@ static size_t count_members(const struct hoist_sim_kill *kill)
 				     &count, &err) != 0) {
 		hoist_log_error("instance %lld cannot list its processes: %s",
 				(long long)kill->instance_id, err.msg);
-		return 1;
+		return session > 0 ? session : 1;
 	}
 	free(pids);
-	return count;
+	return count > session ? count : session;
 }
 
 /* Advances one kill; returns 1 when it is over. */
 static int kill_step(struct hoist_sim_kill *kill, double mono)
 {
-	size_t left = count_members(kill);
+	size_t left = count_left(kill);
 
 	if (left == 0) {
-		/* The shim has reaped its session: it can go too. */
+		/* The shim has reaped its session: it goes last, and the kill
+		 * is over once it is dead too. */
+		if (!hoist_local_proc_alive(kill->shim_pid, kill->shim_start)) {
+			hoist_log_info("instance %lld process tree ended "
+				       "after %.1f s",
+				       (long long)kill->instance_id,
+				       mono - kill->term_at);
+			return 1;
+		}
 		hoist_local_proc_signal(kill->shim_pid, kill->shim_start,
 					SIGKILL, NULL);
-		hoist_log_info("instance %lld process tree ended after %.1f s",
-			       (long long)kill->instance_id,
-			       mono - kill->term_at);
-		return 1;
+		return 0;
 	}
 	if (mono < kill->kill_at)
 		return 0;
@@ -492,6 +539,7 @@ static int kill_step(struct hoist_sim_kill *kill, double mono)
 			       "grace period; sending SIGKILL",
 			       (long long)kill->instance_id, left);
 		signal_tree(kill, SIGKILL, 1);
+		scan_session(kill, SIGKILL);
 		kill->killed = 1;
 		kill->kill_at = mono + KILL_WAIT_SECONDS;
 		return 0;

@@ -239,6 +239,9 @@ static int send_later(struct hoist_sim *sim, struct evhttp_request *req,
 	p->next = sim->pending;
 	sim->pending = p;
 	sim->npending++;
+	/* libevent measures timers from the time cached at the start of
+	 * the loop iteration, which would shorten the delay. */
+	event_base_update_cache_time(sim->base);
 	evtimer_add(p->timer, &tv);
 	return 0;
 }

@@ -264,6 +264,22 @@ static int open_events(struct hoist_sim *sim, struct hoist_err *err)
 	return 0;
 }
 
+/* Creates the event base with a precise timer: libevent's default clock
+ * on Linux is CLOCK_MONOTONIC_COARSE, which fires timers a few ms early,
+ * and slow replies must take at least --slow-seconds. */
+static struct event_base *new_base(void)
+{
+	struct event_config *config = event_config_new();
+	struct event_base *base;
+
+	if (!config)
+		return NULL;
+	event_config_set_flag(config, EVENT_BASE_FLAG_PRECISE_TIMER);
+	base = event_base_new_with_config(config);
+	event_config_free(config);
+	return base;
+}
+
 int hoist_sim_open(const struct hoist_sim_options *opt,
 		   struct hoist_sim **out, struct hoist_err *err)
 {
@@ -283,7 +299,7 @@ int hoist_sim_open(const struct hoist_sim_options *opt,
 		(int64_t)hoist_sim_rng_below(&sim->id_rng, 1000000);
 	open_users(sim);
 	sim->rate_seen = json_object();
-	sim->base = event_base_new();
+	sim->base = new_base();
 	if (!sim->base || !sim->rate_seen) {
 		hoist_sim_close(sim);
 		return hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
