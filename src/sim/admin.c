@@ -4,7 +4,7 @@
  *   GET  /admin/state   instances, accounts, bills and fault settings
  *   POST /admin/events  {"event": NAME, ...}: outbid, offline, online,
  *                       exited, oci_error, gone_offer, min_bid,
- *                       burst_429, credit
+ *                       burst_429, fault, credit
  *   POST /admin/faults  changes the fault settings at run time
  *
  * They take the --admin-key (or the first --api-key) and are never
@@ -17,12 +17,6 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "sim/sim_int.h"
-
-static const char *const event_kind_names[HOIST_SIM_EVENT_KINDS] = {
-	[HOIST_SIM_EVENT_OUTBID] = "outbid",
-	[HOIST_SIM_EVENT_OFFLINE] = "offline",
-	[HOIST_SIM_EVENT_EXITED] = "exited",
-};
 
 static void reply_bad(struct hoist_sim_request *r, int status,
 		      const char *fmt, ...) HOIST_PRINTF(3, 4);
@@ -92,11 +86,13 @@ static json_t *faults_json(const struct hoist_sim *sim)
 			json_array_append_new(kinds, json_string(
 				hoist_sim_fault_name(1u << bit)));
 	for (int k = 0; k < HOIST_SIM_EVENT_KINDS; k++)
-		json_object_set_new(rates, event_kind_names[k],
+		json_object_set_new(rates, hoist_sim_event_name(k),
 				    json_real(sim->opt.event_rates[k]));
-	return json_pack("{s:f, s:o, s:I, s:f, s:f, s:o, s:s}", "fault_rate",
-			 sim->opt.fault_rate, "kinds", kinds, "burst_429",
-			 (json_int_t)sim->burst_429, "slow_seconds",
+	return json_pack("{s:f, s:o, s:{s:s, s:I}, s:f, s:f, s:o, s:s}",
+			 "fault_rate", sim->opt.fault_rate, "kinds", kinds,
+			 "forced", "kind",
+			 hoist_sim_fault_name(sim->forced_fault), "count",
+			 (json_int_t)sim->forced_count, "slow_seconds",
 			 sim->opt.slow_seconds, "hold_seconds",
 			 sim->opt.hold_seconds, "event_rates", rates,
 			 "v0_list", sim->opt.v0_list_gone ? "gone" : "normal");
@@ -265,9 +261,39 @@ static void set_credit(struct hoist_sim_request *r)
 		"credit", hoist_sim_user_credit(sim, user, now)));
 }
 
+/* Makes the next API requests fail: "burst_429" with 429s, "fault" with
+ * the given "kind" (see --faults). */
+static void force_faults(struct hoist_sim_request *r, const char *event)
+{
+	const char *kind = json_string_value(json_object_get(r->body, "kind"));
+	unsigned fault = HOIST_SIM_FAULT_429;
+	double count = strcmp(event, "burst_429") == 0 ? 5 : 1;
+
+	if (strcmp(event, "fault") == 0) {
+		fault = kind ? hoist_sim_fault_parse(kind) : 0;
+		if (!fault) {
+			reply_bad(r, 400, "event fault needs a \"kind\": 429, "
+				  "500, 502, 503, 504, timeout, slow or "
+				  "malformed");
+			return;
+		}
+	}
+	if (number_field(r, "count", &count) != 0)
+		return;
+	if (count < 0 || count > 1e6) {
+		reply_bad(r, 400, "count must be from 0 to 1000000");
+		return;
+	}
+	r->sim->forced_fault = fault;
+	r->sim->forced_count = (long)count;
+	hoist_sim_reply_json(r, 200, json_pack("{s:b, s:s, s:I}", "ok", 1,
+					       "kind",
+					       hoist_sim_fault_name(fault),
+					       "count", (json_int_t)count));
+}
+
 static void post_event(struct hoist_sim_request *r)
 {
-	struct hoist_sim *sim = r->sim;
 	const char *event = json_string_value(json_object_get(r->body,
 							      "event"));
 	struct hoist_sim_offer *offer;
@@ -300,24 +326,15 @@ static void post_event(struct hoist_sim_request *r)
 		json_object_set_new(offer->fields, "min_bid",
 				    json_real(value));
 		hoist_sim_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
-	} else if (strcmp(event, "burst_429") == 0) {
-		value = 5;
-		if (number_field(r, "count", &value) != 0)
-			return;
-		if (value < 0 || value > 1e6) {
-			reply_bad(r, 400, "count must be from 0 to 1000000");
-			return;
-		}
-		sim->burst_429 = (long)value;
-		hoist_sim_reply_json(r, 200, json_pack("{s:b, s:I}", "ok", 1,
-						       "burst_429",
-						       (json_int_t)value));
+	} else if (strcmp(event, "burst_429") == 0 ||
+		   strcmp(event, "fault") == 0) {
+		force_faults(r, event);
 	} else if (strcmp(event, "credit") == 0) {
 		set_credit(r);
 	} else {
 		reply_bad(r, 400, "unknown event '%.40s'; expected outbid, "
 			  "offline, online, exited, oci_error, gone_offer, "
-			  "min_bid, burst_429 or credit", event);
+			  "min_bid, burst_429, fault or credit", event);
 	}
 }
 
@@ -378,14 +395,16 @@ static void post_faults(struct hoist_sim_request *r)
 	if (kinds && parse_kinds(r, kinds, &next.fault_kinds) != 0)
 		return;
 	for (int k = 0; rates && k < HOIST_SIM_EVENT_KINDS; k++) {
-		json_t *rate = json_object_get(rates, event_kind_names[k]);
+		const char *name = hoist_sim_event_name(k);
+		json_t *rate = json_object_get(rates, name);
+		double max = k >= HOIST_SIM_EVENT_GONE_OFFER ? 1 : 1e6;
 
 		if (!rate)
 			continue;
-		if (!json_is_number(rate) || json_number_value(rate) < 0) {
+		if (!json_is_number(rate) || json_number_value(rate) < 0 ||
+		    json_number_value(rate) > max) {
 			reply_bad(r, 400, "event_rates.%s must be a number "
-				  "of events per instance-hour, at least 0",
-				  event_kind_names[k]);
+				  "from 0 to %g", name, max);
 			return;
 		}
 		next.event_rates[k] = json_number_value(rate);

@@ -148,7 +148,7 @@ static int match(const struct hoist_sim_request *r, const char *pattern,
 	return i == r->nsegments;
 }
 
-/* Draws the fault of one API request: the 429 burst first, then
+/* Draws the fault of one API request: the forced faults first, then
  * --fault-rate.  Each request takes one draw, and a faulty one a second,
  * so a seed gives the same faults for the same sequence of requests. */
 static unsigned draw_fault(struct hoist_sim *sim)
@@ -158,9 +158,9 @@ static unsigned draw_fault(struct hoist_sim *sim)
 	double u;
 
 	sim->requests++;
-	if (sim->burst_429 > 0) {
-		sim->burst_429--;
-		return HOIST_SIM_FAULT_429;
+	if (sim->forced_count > 0) {
+		sim->forced_count--;
+		return sim->forced_fault;
 	}
 	if (sim->opt.fault_rate <= 0)
 		return 0;

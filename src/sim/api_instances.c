@@ -434,6 +434,15 @@ static void reply_no_such_ask(struct hoist_sim_request *r, int64_t ask_id,
 /* Create                                                              */
 /* ------------------------------------------------------------------ */
 
+/* Returns 1 when a create event with a per-request rate happens.  No
+ * draw is made at rate 0, so enabling one does not change the others. */
+static int draw_event(struct hoist_sim *sim, int kind)
+{
+	double rate = sim->opt.event_rates[kind];
+
+	return rate > 0 && hoist_sim_rng_unit(&sim->event_rng) < rate;
+}
+
 void hoist_sim_api_create(struct hoist_sim_request *r, const char *id)
 {
 	struct hoist_sim *sim = r->sim;
@@ -457,6 +466,12 @@ void hoist_sim_api_create(struct hoist_sim_request *r, const char *id)
 		goto out;
 	}
 	offer = hoist_sim_market_find(&sim->market, ask_id);
+	if (offer && offer->listed &&
+	    draw_event(sim, HOIST_SIM_EVENT_GONE_OFFER)) {
+		hoist_log_info("offer %lld taken by another renter (random "
+			       "gone_offer event)", (long long)ask_id);
+		offer->listed = 0;
+	}
 	if (!offer || !offer->listed) {
 		reply_no_such_ask(r, ask_id, offer != NULL);
 		goto out;
@@ -480,6 +495,14 @@ void hoist_sim_api_create(struct hoist_sim_request *r, const char *id)
 				   "instances (--max-instances); destroy one "
 				   "first", sim->opt.max_instances);
 		goto out;
+	}
+	if (req.is_bid && draw_event(sim, HOIST_SIM_EVENT_LOW_BID)) {
+		double raised = ceil(req.bid * 1.25 * 1e4) / 1e4;
+
+		hoist_log_info("offer %lld min_bid raised to $%.4f/h (random "
+			       "low_bid event)", (long long)ask_id, raised);
+		json_object_set_new(offer->fields, "min_bid",
+				    json_real(raised));
 	}
 	req.env = vars;
 	req.docker_opts = opts;

@@ -28,6 +28,19 @@
 static const char *const running = "running";
 static const char *const stopped = "stopped";
 
+const char *hoist_sim_event_name(int kind)
+{
+	static const char *const names[HOIST_SIM_EVENT_KINDS] = {
+		[HOIST_SIM_EVENT_OUTBID] = "outbid",
+		[HOIST_SIM_EVENT_OFFLINE] = "offline",
+		[HOIST_SIM_EVENT_EXITED] = "exited",
+		[HOIST_SIM_EVENT_GONE_OFFER] = "gone_offer",
+		[HOIST_SIM_EVENT_LOW_BID] = "low_bid",
+	};
+
+	return kind >= 0 && kind < HOIST_SIM_EVENT_KINDS ? names[kind] : NULL;
+}
+
 const char *hoist_sim_phase_name(const struct hoist_sim *sim,
 				 enum hoist_sim_phase phase)
 {
@@ -561,7 +574,7 @@ static void check_onstart(struct hoist_sim *sim,
 static void random_events(struct hoist_sim *sim,
 			  struct hoist_sim_instance *inst, double elapsed)
 {
-	for (int kind = 0; kind < HOIST_SIM_EVENT_KINDS; kind++) {
+	for (int kind = 0; kind <= HOIST_SIM_EVENT_EXITED; kind++) {
 		double rate = sim->opt.event_rates[kind];
 
 		if (rate <= 0 || inst->phase != HOIST_SIM_RUNNING)

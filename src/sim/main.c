@@ -77,8 +77,11 @@ static const char usage_text[] =
 "  --slow-seconds S       delay of a slow answer (3)\n"
 "  --hold-seconds S       delay of a timeout, longer than a client's\n"
 "                         timeout (150)\n"
-"  --event-rate EVENT=R   random outbid, offline or exited events per\n"
-"                         running instance-hour; repeat per event\n"
+"  --event-rate EVENT=R   random events: outbid, offline or exited per\n"
+"                         running instance-hour, gone_offer (the offer\n"
+"                         is taken first) or low_bid (min_bid rises\n"
+"                         above the bid) as a fraction of creates;\n"
+"                         repeat per event\n"
 "  --help                 print this help\n";
 
 enum {
@@ -289,18 +292,22 @@ static int parse_faults(const char *value, unsigned *mask,
 static int parse_event_rate(const char *value, struct hoist_sim_options *opt,
 			    struct hoist_err *err)
 {
-	static const char *const names[HOIST_SIM_EVENT_KINDS] = {
-		"outbid", "offline", "exited",
-	};
 	const char *eq = strchr(value, '=');
 
-	for (int k = 0; eq && k < HOIST_SIM_EVENT_KINDS; k++)
-		if (strlen(names[k]) == (size_t)(eq - value) &&
-		    strncmp(names[k], value, (size_t)(eq - value)) == 0)
-			return parse_double("event-rate", eq + 1, 0, 1e6,
-					    &opt->event_rates[k], err);
+	for (int k = 0; eq && k < HOIST_SIM_EVENT_KINDS; k++) {
+		const char *name = hoist_sim_event_name(k);
+
+		/* gone_offer and low_bid are fractions of creates. */
+		if (strlen(name) == (size_t)(eq - value) &&
+		    strncmp(name, value, (size_t)(eq - value)) == 0)
+			return parse_double("event-rate", eq + 1, 0,
+					    k >= HOIST_SIM_EVENT_GONE_OFFER ?
+					    1 : 1e6, &opt->event_rates[k],
+					    err);
+	}
 	return bad_value(err, "event-rate", value,
-			 "EVENT=RATE with EVENT outbid, offline or exited");
+			 "EVENT=RATE with EVENT outbid, offline, exited, "
+			 "gone_offer or low_bid");
 }
 
 /* ------------------------------------------------------------------ */

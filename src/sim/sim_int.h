@@ -55,11 +55,15 @@ enum hoist_sim_fault {
 #define HOIST_SIM_FAULT_ALL 0xff
 #define HOIST_SIM_FAULT_KINDS 8
 
-/* Instance events that can also happen at random. */
+/* Events that can also happen at random.  The rates of the first three
+ * are per running instance-hour; those of gone_offer and low_bid are
+ * fractions of create requests. */
 enum hoist_sim_event_kind {
 	HOIST_SIM_EVENT_OUTBID = 0,
 	HOIST_SIM_EVENT_OFFLINE,
 	HOIST_SIM_EVENT_EXITED,
+	HOIST_SIM_EVENT_GONE_OFFER,	/* the offer is taken before create */
+	HOIST_SIM_EVENT_LOW_BID,	/* min_bid rises above the bid */
 	HOIST_SIM_EVENT_KINDS,
 };
 
@@ -103,7 +107,7 @@ struct hoist_sim_options {
 	int json_429;			/* JSON 429 bodies, not plain text */
 	int unknown_filter_reject;
 	int onstart_exit;		/* enum hoist_sim_onstart_exit */
-	double event_rates[HOIST_SIM_EVENT_KINDS];	/* per instance-hour */
+	double event_rates[HOIST_SIM_EVENT_KINDS];
 	int log_level;
 };
 
@@ -209,7 +213,8 @@ struct hoist_sim {
 	double mono0;			/* monotonic s at the start */
 	double last_tick;		/* sim time of the last tick */
 	uint64_t requests;		/* API requests so far */
-	long burst_429;			/* API requests still to get a 429 */
+	unsigned forced_fault;		/* the fault of the next requests */
+	long forced_count;		/* API requests still to get it */
 	struct hoist_sim_pending *pending;
 	size_t npending;
 	struct hoist_sim_kill *kills;
@@ -354,6 +359,8 @@ json_t *hoist_sim_instance_json(const struct hoist_sim *sim,
 /* Advances every instance to sim time now. */
 void hoist_sim_instance_tick(struct hoist_sim *sim, double now,
 			     double elapsed);
+/* Returns the name of an enum hoist_sim_event_kind, or NULL. */
+const char *hoist_sim_event_name(int kind);
 /* Returns the status name of a phase, as in actual_status. */
 const char *hoist_sim_phase_name(const struct hoist_sim *sim,
 				 enum hoist_sim_phase phase);

@@ -680,6 +680,39 @@ class Faults(SimTestCase):
         self.sim.admin("POST", "faults", {"fault_rate": 0})
         self.sim.json("GET", "/api/v0/users/current/")
 
+    def test_timeout_after_create(self):
+        # The rental happens but its reply is withheld: a client that
+        # timed out finds the instance by its label.
+        offer = cheapest(self.sim)
+        self.sim.admin("POST", "faults", {"hold_seconds": 2})
+        self.sim.admin("POST", "events", {"event": "fault",
+                                          "kind": "timeout", "count": 1})
+        with self.assertRaises(OSError):
+            self.sim.request("PUT", "/api/v0/asks/%d/" % offer["id"],
+                             {"image": "img", "label": "lost-reply"},
+                             timeout=0.5)
+        page = self.sim.json("GET", "/api/v1/instances/")
+        self.assertEqual([i["label"] for i in page["instances"]],
+                         ["lost-reply"])
+
+    def test_random_create_events(self):
+        self.sim.admin("POST", "faults", {"event_rates": {
+            "gone_offer": 1}})
+        offer = cheapest(self.sim)
+        body = self.sim.create(offer["id"], {"image": "img"}, expect=404)
+        self.assertIn("no_such_ask", body["msg"])
+
+        self.sim.admin("POST", "faults", {"event_rates": {
+            "gone_offer": 0, "low_bid": 1}})
+        offer = cheapest(self.sim, kind="bid")
+        body = self.sim.create(offer["id"], {"image": "img",
+                                             "price": offer["min_bid"]},
+                               expect=400)
+        self.assertEqual(body["error"], "invalid_price")
+        inst = self.sim.show(body["new_contract"])
+        self.assertEqual(inst["intended_status"], "stopped")
+        self.assertGreater(inst["min_bid"], offer["min_bid"])
+
     def test_fault_rate_deterministic(self):
         def statuses():
             sim = Sim("--seed", "5", "--fault-rate", "0.5",
