@@ -2,8 +2,10 @@
  * agent.c - the life cycle of hoist-agent: claim, restore, run, report.
  *
  * Everything runs in one thread around one poll() loop.  Signals arrive
- * through a signalfd; requests to hoistd and checkpoint uploads block the
- * loop while they run.
+ * through a signalfd.  Checkpoint uploads and the restore run in a
+ * hoist-transfer child process whose result arrives on a pipe, so only the
+ * requests to hoistd block the loop, each for AGENT_REQUEST_TIMEOUT_MS at
+ * most.
  */
 #include "worker/agent.h"
 
@@ -19,10 +21,10 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "common/util.h"
 #include "worker/agent_internal.h"
 #include "worker/backoff.h"
 #include "worker/cmdenv.h"
+#include "worker/fsutil.h"
 
 #define CLAIM_DEADLINE_MS (10 * 60 * 1000)
 #define EXIT_REPORT_DEADLINE_MS (2 * 60 * 1000)
@@ -31,7 +33,15 @@
 #define LOG_FLUSH_MAX_MS 10000
 /* Seconds of the grace period kept for the final upload after SIGTERM. */
 #define UPLOAD_RESERVE_SECONDS 3
+/* The end of the grace period kept for the exit report. */
+#define EXIT_REPORT_RESERVE_MS 1000
 #define OUTPUT_READ_MAX 65536
+
+/* Periodic work that run_events() does besides heartbeats. */
+enum {
+	WORK_SCAN = 1u << 0,	/* the checkpoint scan */
+	WORK_SHIP = 1u << 1,	/* log shipping */
+};
 
 extern char **environ;
 
@@ -86,6 +96,45 @@ static void reap_child(struct hoist_agent *agent)
 			  WEXITSTATUS(status));
 }
 
+/* Returns the time the command gets between SIGTERM and SIGKILL. */
+static int64_t command_grace_ms(const struct hoist_agent *agent)
+{
+	int64_t grace_ms = ((int64_t)agent->job.grace_seconds -
+			    UPLOAD_RESERVE_SECONDS) * 1000;
+
+	return grace_ms < 1000 ? 1000 : grace_ms;
+}
+
+/*
+ * Starts the time limit of transfers after SIGTERM: the provider kills the
+ * instance grace_seconds after its SIGTERM, and the exit report needs the
+ * last second.  Transfers get at least one second more than the command.
+ */
+static void start_transfer_deadline(struct hoist_agent *agent)
+{
+	int64_t budget_ms = (int64_t)agent->job.grace_seconds * 1000 -
+			    EXIT_REPORT_RESERVE_MS;
+
+	if (agent->transfer_deadline_ms != 0)
+		return;
+	if (budget_ms < command_grace_ms(agent) + 1000)
+		budget_ms = command_grace_ms(agent) + 1000;
+	agent->transfer_deadline_ms = hoist_clock_mono_ms() + budget_ms;
+}
+
+const char *hoist_agent_state(const struct hoist_agent *agent)
+{
+	if (agent->restoring)
+		return "restoring";
+	if (agent->child_reaped)
+		return "uploading";
+	if (agent->stopping)
+		return "stopping";
+	if (hoist_transfer_active(&agent->transfer))
+		return "uploading";
+	return "running";
+}
+
 void hoist_agent_begin_stop(struct hoist_agent *agent, int preempted)
 {
 	int64_t grace_ms;
@@ -96,12 +145,8 @@ void hoist_agent_begin_stop(struct hoist_agent *agent, int preempted)
 		agent->preempted = 1;
 	if (agent->stopping)
 		return;
-	grace_ms = ((int64_t)agent->job.grace_seconds -
-		    UPLOAD_RESERVE_SECONDS) * 1000;
-	if (grace_ms < 1000)
-		grace_ms = 1000;
+	grace_ms = command_grace_ms(agent);
 	agent->stopping = 1;
-	agent->state = "stopping";
 	agent->kill_at_ms = hoist_clock_mono_ms() + grace_ms;
 	hoist_child_signal_group(&agent->child, SIGTERM);
 	agent_log(HOIST_LOG_INFO, agent, "sent SIGTERM to the command "
@@ -126,6 +171,8 @@ static void handle_signals(struct hoist_agent *agent)
 			       agent->job.job_id, agent->job.attempt,
 			       info.ssi_signo == SIGTERM ? "SIGTERM" :
 			       "SIGINT");
+		if (info.ssi_signo == SIGTERM)
+			start_transfer_deadline(agent);
 		hoist_agent_begin_stop(agent, info.ssi_signo == SIGTERM);
 	}
 	if (child_event)
@@ -252,6 +299,13 @@ static int exit_fenced(struct hoist_agent *agent)
 {
 	int64_t until = hoist_clock_mono_ms() + FENCED_KILL_WAIT_MS;
 	int64_t now;
+
+	if (hoist_transfer_active(&agent->transfer)) {
+		agent_log(HOIST_LOG_WARN, agent, "fenced: killing %s (process "
+			  "%d)", HOIST_TRANSFER_PROGRAM,
+			  (int)agent->transfer.pid);
+		hoist_transfer_kill(&agent->transfer);
+	}
 
 	if (agent->child_started && !agent->child_reaped) {
 		agent_log(HOIST_LOG_WARN, agent, "fenced: stopping the command "
@@ -505,7 +559,7 @@ static int prepare_workdir(struct hoist_agent *agent, const char *workdir,
 {
 	char job_workdir[PATH_MAX];
 
-	if (hoist_util_mkdir_p(workdir, 0755, err))
+	if (hoist_fsutil_mkdir_p(workdir, 0755, err))
 		return -1;
 	if (!realpath(workdir, agent->workdir))
 		return hoist_err_set(err, HOIST_E_IO, "cannot resolve agent "
@@ -526,12 +580,12 @@ static int prepare_workdir(struct hoist_agent *agent, const char *workdir,
 	    join_path(agent->command_log_path, agent->workdir, "command.log",
 		      err))
 		return -1;
-	if (hoist_util_remove_tree(agent->checkpoint_dir, err) ||
-	    hoist_util_remove_tree(agent->resume_dir, err) ||
-	    hoist_util_remove_tree(agent->metrics_path, err))
+	if (hoist_fsutil_remove_tree(agent->checkpoint_dir, err) ||
+	    hoist_fsutil_remove_tree(agent->resume_dir, err) ||
+	    hoist_fsutil_remove_tree(agent->metrics_path, err))
 		return -1;
-	if (hoist_util_mkdir_p(agent->checkpoint_dir, 0755, err) ||
-	    hoist_util_mkdir_p(agent->resume_dir, 0755, err))
+	if (hoist_fsutil_mkdir_p(agent->checkpoint_dir, 0755, err) ||
+	    hoist_fsutil_mkdir_p(agent->resume_dir, 0755, err))
 		return -1;
 	agent->command_log_fd = open(agent->command_log_path,
 				     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
@@ -544,32 +598,187 @@ static int prepare_workdir(struct hoist_agent *agent, const char *workdir,
 					 err);
 }
 
+/* ------------------------------------------------------------------ */
+/* The event loop                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Passes the result of a finished transfer on: an upload to its commit, a
+ * check or restore to agent->setup_result. */
+static void check_transfer(struct hoist_agent *agent)
+{
+	if (!hoist_transfer_active(&agent->transfer) ||
+	    !hoist_transfer_poll(&agent->transfer))
+		return;
+	if (agent->transfer.op == HOIST_TRANSFER_UPLOAD) {
+		hoist_sync_upload_finished(agent);
+		return;
+	}
+	hoist_transfer_collect(&agent->transfer, &agent->setup_result);
+	agent->setup_done = 1;
+}
+
+/* Kills a transfer that outlived the grace period after SIGTERM. */
+static void enforce_transfer_deadline(struct hoist_agent *agent, int64_t now)
+{
+	if (!hoist_transfer_active(&agent->transfer) ||
+	    agent->transfer_deadline_ms == 0 ||
+	    now < agent->transfer_deadline_ms)
+		return;
+	agent_log(HOIST_LOG_WARN, agent, "killing %s (process %d, step "
+		  "%lld): it did not finish within the grace period after "
+		  "SIGTERM", HOIST_TRANSFER_PROGRAM, (int)agent->transfer.pid,
+		  (long long)agent->transfer.step);
+	hoist_transfer_kill(&agent->transfer);
+	agent->transfers_stopped = 1;
+}
+
+/*
+ * Waits until an event arrives, a timer is due or until_ms (monotonic)
+ * passed, then handles signals, the command's output, a finished transfer,
+ * the SIGKILL and transfer deadlines, heartbeats and, as work requests, the
+ * checkpoint scan and log shipping.  Callers loop on it and check their
+ * own conditions after each call.
+ */
+static void run_events(struct hoist_agent *agent, int64_t until_ms,
+		       unsigned work)
+{
+	struct pollfd fds[3];
+	nfds_t count = 0;
+	int out_index = -1;
+	int64_t now = hoist_clock_mono_ms();
+	int64_t wake = min64(until_ms, agent->next_heartbeat_ms);
+
+	if (work & WORK_SCAN)
+		wake = min64(wake, agent->next_scan_ms);
+	if (work & WORK_SHIP)
+		wake = min64(wake, agent->next_ship_ms);
+	if (agent->stopping && !agent->killed)
+		wake = min64(wake, agent->kill_at_ms);
+	if (hoist_transfer_active(&agent->transfer) &&
+	    agent->transfer_deadline_ms != 0)
+		wake = min64(wake, agent->transfer_deadline_ms);
+
+	fds[count++] = (struct pollfd){ agent->sig_fd, POLLIN, 0 };
+	if (agent->child.out_fd >= 0) {
+		out_index = (int)count;
+		fds[count++] = (struct pollfd){ agent->child.out_fd, POLLIN, 0 };
+	}
+	if (agent->transfer.result_fd >= 0)
+		fds[count++] = (struct pollfd){ agent->transfer.result_fd,
+						POLLIN, 0 };
+	if (poll(fds, count, (int)(wake > now ? min64(wake - now, 60000) :
+				   0)) > 0) {
+		if (fds[0].revents)
+			handle_signals(agent);
+		if (out_index >= 0 && fds[out_index].revents &&
+		    agent->child.out_fd >= 0)
+			read_output(agent);
+	}
+	check_transfer(agent);
+
+	now = hoist_clock_mono_ms();
+	if (agent->stopping && !agent->killed && now >= agent->kill_at_ms) {
+		agent->killed = 1;
+		hoist_child_signal_group(&agent->child, SIGKILL);
+		agent_log(HOIST_LOG_WARN, agent, "the command did not exit in "
+			  "its grace period; sent SIGKILL");
+	}
+	enforce_transfer_deadline(agent, now);
+	if (now >= agent->next_heartbeat_ms) {
+		hoist_sync_heartbeat(agent);
+		agent->next_heartbeat_ms = hoist_clock_mono_ms() +
+					   agent->job.heartbeat_interval_ms;
+	}
+	if ((work & WORK_SCAN) && !agent->fenced &&
+	    now >= agent->next_scan_ms) {
+		reap_child(agent);
+		hoist_sync_checkpoints(agent);
+		agent->next_scan_ms = hoist_clock_mono_ms() +
+				      AGENT_SCAN_INTERVAL_MS;
+	}
+	if ((work & WORK_SHIP) && !agent->fenced &&
+	    now >= agent->next_ship_ms) {
+		hoist_sync_logs(agent);
+		agent->next_ship_ms = hoist_clock_mono_ms() +
+				      AGENT_SHIP_INTERVAL_MS;
+	}
+}
+
+/*
+ * Runs a check or restore transfer to its end while heartbeats go on.
+ * Returns 0 with agent->setup_result filled, 1 when fencing or a stop
+ * signal cut it short (the child was killed), or -1 with err when it could
+ * not start.
+ */
+static int run_setup_transfer(struct hoist_agent *agent,
+			      const struct hoist_transfer_request *req,
+			      struct hoist_err *err)
+{
+	if (hoist_transfer_start(&agent->transfer, agent->transfer_program,
+				 req, agent->transfer_env, &agent->orig_mask,
+				 err))
+		return -1;
+	agent->setup_done = 0;
+	while (!agent->setup_done && !agent->fenced && !agent->term_received)
+		run_events(agent, INT64_MAX, 0);
+	if (agent->setup_done)
+		return 0;
+	hoist_transfer_kill(&agent->transfer);
+	return 1;
+}
+
+/* Opens the artifact store once in hoist-transfer, so that a bad
+ * storage_url fails the attempt now instead of every upload later. */
+static int check_store(struct hoist_agent *agent, struct hoist_err *err)
+{
+	struct hoist_transfer_request req;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.op = HOIST_TRANSFER_CHECK;
+	req.storage_url = agent->job.storage_url;
+	req.job_id = agent->job.job_id;
+	req.attempt = agent->job.attempt;
+	agent->next_heartbeat_ms = hoist_clock_mono_ms() +
+				   agent->job.heartbeat_interval_ms;
+	rc = run_setup_transfer(agent, &req, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (!agent->setup_result.ok)
+		return hoist_err_set(err, HOIST_E_INVALID, "%s",
+				     agent->setup_result.error);
+	return 0;
+}
+
 static int restore(struct hoist_agent *agent, struct hoist_err *err)
 {
 	const struct hoist_assignment_resume *resume = &agent->job.resume;
-	int64_t step = -1;
+	struct hoist_transfer_request req;
+	int rc;
 
-	agent->state = "restoring";
-	hoist_sync_heartbeat(agent);
-	if (agent->fenced)
-		return 0;
+	memset(&req, 0, sizeof(req));
+	req.op = HOIST_TRANSFER_RESTORE;
+	req.storage_url = agent->job.storage_url;
+	req.job_id = agent->job.job_id;
+	req.attempt = agent->job.attempt;
+	req.step = resume->step;
+	req.dir = agent->resume_dir;
+	req.manifest_key = resume->manifest_key;
+	req.manifest_sha256 = resume->manifest_sha256;
+
 	agent_log(HOIST_LOG_INFO, agent, "restoring step %lld from %s",
 		  (long long)resume->step, resume->manifest_key);
-	if (hoist_checkpoint_restore(agent->store, resume->manifest_key,
-				     resume->manifest_sha256,
-				     agent->resume_dir, &step, err)) {
-		hoist_err_prefix(err, "cannot restore checkpoint '%s'",
-				 resume->manifest_key);
-		return -1;
-	}
-	if (step != resume->step)
-		return hoist_err_set(err, HOIST_E_INTEGRITY,
-				     "checkpoint '%s' holds step %lld but the "
-				     "assignment resumes from step %lld",
-				     resume->manifest_key, (long long)step,
-				     (long long)resume->step);
+	agent->restoring = 1;
+	agent->next_heartbeat_ms = hoist_clock_mono_ms();
+	rc = run_setup_transfer(agent, &req, err);
+	agent->restoring = 0;
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (!agent->setup_result.ok)
+		return hoist_err_set(err, HOIST_E_IO, "%s",
+				     agent->setup_result.error);
 	agent_log(HOIST_LOG_INFO, agent, "restored step %lld into %s",
-		  (long long)step, agent->resume_dir);
+		  (long long)agent->setup_result.step, agent->resume_dir);
 	return 0;
 }
 
@@ -600,7 +809,6 @@ static int spawn_command(struct hoist_agent *agent, struct hoist_err *err)
 	if (rc)
 		return -1;
 	agent->child_started = 1;
-	agent->state = "running";
 	if (agent->child.exec_errno)
 		agent_log(HOIST_LOG_ERROR, agent, "%s",
 			  agent->child.exec_error);
@@ -621,53 +829,12 @@ static int spawn_command(struct hoist_agent *agent, struct hoist_err *err)
 static int run_loop(struct hoist_agent *agent)
 {
 	int64_t now = hoist_clock_mono_ms();
-	int64_t next_heartbeat = now;
-	int64_t next_scan = now + AGENT_SCAN_INTERVAL_MS;
-	int64_t next_ship = now + AGENT_SHIP_INTERVAL_MS;
 
+	agent->next_heartbeat_ms = now;
+	agent->next_scan_ms = now + AGENT_SCAN_INTERVAL_MS;
+	agent->next_ship_ms = now + AGENT_SHIP_INTERVAL_MS;
 	while (!agent->child_reaped) {
-		struct pollfd fds[2] = {
-			{ agent->sig_fd, POLLIN, 0 },
-			{ agent->child.out_fd, POLLIN, 0 },
-		};
-		int64_t wake = min64(next_heartbeat,
-				     min64(next_scan, next_ship));
-
-		if (agent->stopping && !agent->killed)
-			wake = min64(wake, agent->kill_at_ms);
-		now = hoist_clock_mono_ms();
-		if (poll(fds, agent->child.out_fd >= 0 ? 2 : 1,
-			 (int)(wake > now ? wake - now : 0)) > 0) {
-			if (fds[0].revents)
-				handle_signals(agent);
-			if (agent->child.out_fd >= 0 && fds[1].revents)
-				read_output(agent);
-		}
-
-		now = hoist_clock_mono_ms();
-		if (agent->stopping && !agent->killed &&
-		    now >= agent->kill_at_ms) {
-			agent->killed = 1;
-			hoist_child_signal_group(&agent->child, SIGKILL);
-			agent_log(HOIST_LOG_WARN, agent, "the command did not "
-				  "exit in its grace period; sent SIGKILL");
-		}
-		if (now >= next_heartbeat) {
-			hoist_sync_heartbeat(agent);
-			next_heartbeat = hoist_clock_mono_ms() +
-					 agent->job.heartbeat_interval_ms;
-		}
-		if (!agent->fenced && now >= next_scan) {
-			reap_child(agent);
-			hoist_sync_checkpoints(agent);
-			next_scan = hoist_clock_mono_ms() +
-				    AGENT_SCAN_INTERVAL_MS;
-		}
-		if (!agent->fenced && now >= next_ship) {
-			hoist_sync_logs(agent);
-			next_ship = hoist_clock_mono_ms() +
-				    AGENT_SHIP_INTERVAL_MS;
-		}
+		run_events(agent, INT64_MAX, WORK_SCAN | WORK_SHIP);
 		if (agent->fenced)
 			return exit_fenced(agent);
 	}
@@ -691,20 +858,42 @@ static void collect_leftovers(struct hoist_agent *agent)
 	}
 }
 
-/* Retries the commit of the last checkpoint until deadline_ms. */
-static void commit_last_checkpoint(struct hoist_agent *agent,
+/*
+ * Uploads and commits the newest checkpoint folder after the command
+ * exited, once a running upload finished.  Retries the commit until
+ * deadline_ms; a failed upload is not retried.  Heartbeats go on meanwhile.
+ */
+static void upload_last_checkpoint(struct hoist_agent *agent,
 				   int64_t deadline_ms)
 {
+	int64_t retry_at = 0;
 	unsigned retry = 0;
 
-	while (!agent->fenced && hoist_sync_checkpoints(agent)) {
-		if (!agent->has_pending_commit ||
-		    hoist_clock_mono_ms() >= deadline_ms) {
+	while (!agent->fenced) {
+		int64_t now = hoist_clock_mono_ms();
+		int work;
+
+		if (hoist_transfer_active(&agent->transfer)) {
+			run_events(agent, INT64_MAX, 0);
+			continue;
+		}
+		if (now < retry_at) {
+			run_events(agent, retry_at, 0);
+			continue;
+		}
+		work = hoist_sync_checkpoints(agent);
+		if (work == HOIST_SYNC_IDLE)
+			return;
+		if (work == HOIST_SYNC_BUSY)
+			continue;
+		if (!agent->has_pending_commit || now >= deadline_ms) {
 			agent_log(HOIST_LOG_ERROR, agent, "the last checkpoint "
 				  "was not committed");
 			return;
 		}
-		sleep_backoff(agent, retry++);
+		retry_at = now + hoist_backoff_delay_ms(
+			retry++, HOIST_BACKOFF_BASE_MS, HOIST_BACKOFF_CAP_MS,
+			hoist_backoff_random(&agent->rng));
 	}
 }
 
@@ -746,9 +935,10 @@ static int finish(struct hoist_agent *agent)
 			  "output in total while hoistd was unreachable",
 			  (unsigned long long)agent->out.dropped_total);
 
-	agent->state = "uploading";
 	hoist_sync_heartbeat(agent);
-	commit_last_checkpoint(agent, hoist_clock_mono_ms() +
+	agent->next_heartbeat_ms = hoist_clock_mono_ms() +
+				   agent->job.heartbeat_interval_ms;
+	upload_last_checkpoint(agent, hoist_clock_mono_ms() +
 			       EXIT_REPORT_DEADLINE_MS);
 	flush_logs(agent);
 	if (agent->fenced)
@@ -777,10 +967,19 @@ static int run_job(struct hoist_agent *agent, const char *workdir)
 		return report_setup_failure(agent, err.msg,
 					    HOIST_AGENT_EXIT_SETUP);
 	probe_log_offset(agent);
-	if (hoist_artifact_open(agent->job.storage_url, &agent->store, &err))
+	if (hoist_fsutil_find_program(HOIST_TRANSFER_PROGRAM,
+				      agent->transfer_program,
+				      sizeof(agent->transfer_program), &err))
 		return report_setup_failure(agent, err.msg,
 					    HOIST_AGENT_EXIT_SETUP);
-	if (agent->job.has_resume && restore(agent, &err))
+	agent->transfer_env = hoist_transfer_environment(environ);
+	if (!agent->transfer_env)
+		return report_setup_failure(agent, "cannot build the "
+					    "environment of "
+					    HOIST_TRANSFER_PROGRAM ": out of "
+					    "memory", HOIST_AGENT_EXIT_SETUP);
+	if (agent->job.has_resume ? restore(agent, &err) :
+	    check_store(agent, &err))
 		return report_setup_failure(agent, err.msg,
 					    HOIST_AGENT_EXIT_SETUP);
 	wait_for_signal(agent, 0);
@@ -817,10 +1016,10 @@ int hoist_agent_run(const struct hoist_agent_config *config)
 	agent->child.out_fd = -1;
 	agent->last_committed = -1;
 	agent->failed_step = -1;
-	agent->state = "running";
 	agent->rng = (uint64_t)hoist_clock_now_ms() ^
 		     ((uint64_t)getpid() << 32);
 	hoist_outbuf_init(&agent->out, AGENT_OUTBUF_MAX);
+	hoist_transfer_init(&agent->transfer);
 
 	if (hoist_client_init(&agent->client, config->orchestrator_url,
 			      config->token, AGENT_REQUEST_TIMEOUT_MS, &err) ||
@@ -834,8 +1033,8 @@ int hoist_agent_run(const struct hoist_agent_config *config)
 	if (rc < 0)
 		rc = run_job(agent, config->workdir);
 out:
-	if (agent->store)
-		hoist_artifact_close(agent->store);
+	hoist_transfer_release(&agent->transfer);
+	free(agent->transfer_env);
 	if (agent->child.out_fd >= 0)
 		close(agent->child.out_fd);
 	if (agent->command_log_fd >= 0)

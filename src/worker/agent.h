@@ -26,7 +26,8 @@ struct hoist_agent_config {
  * Runs the whole life cycle and returns the exit code for the process
  * (enum hoist_agent_exit).  Blocks SIGTERM, SIGINT and SIGCHLD to read them
  * from a signalfd, so call it before any thread starts.  Logs through
- * common/log.h; hoist_http_global_init() must have been called.
+ * common/log.h.  Checkpoint uploads and restores run in hoist-transfer
+ * child processes (worker/transfer.h).
  */
 int hoist_agent_run(const struct hoist_agent_config *config);
 

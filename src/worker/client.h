@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "common/err.h"
+#include "worker/minihttp.h"
 
 /* Longest orchestrator URL and token accepted from the environment. */
 #define HOIST_CLIENT_URL_MAX 900
@@ -23,29 +24,32 @@ enum hoist_client_result {
 };
 
 struct hoist_client {
+	struct hoist_minihttp http;	/* one kept-alive connection */
 	char base_url[HOIST_CLIENT_URL_MAX + 1];	/* no trailing '/' */
 	char token[HOIST_CLIENT_TOKEN_MAX + 1];
 	long timeout_ms;				/* per request */
 };
 
 /*
- * Checks url (http:// or https://, no white space or control characters)
- * and token (printable ASCII without spaces) and stores copies in client.
- * The error never contains the token.  Returns 0, or -1 with
- * HOIST_E_INVALID.
+ * Checks url (http:// only, see hoist_minihttp_init()) and token
+ * (printable ASCII without spaces) and stores copies in client.  No
+ * connection is opened yet.  The error never contains the token.  Returns
+ * 0, or -1 with HOIST_E_INVALID.
  */
 int hoist_client_init(struct hoist_client *client, const char *url,
 		      const char *token, long timeout_ms,
 		      struct hoist_err *err);
 
-/* Overwrites the stored token. */
+/* Closes the connection and overwrites the stored token. */
 void hoist_client_release(struct hoist_client *client);
 
 /*
- * Posts body (may be NULL) to base_url + path ("/v1/agent/claim").  On
- * HOIST_CLIENT_OK *out receives the response object (a new reference, or
- * NULL for an empty body).  For any other result err holds the failure and
- * *status the HTTP status (0 without a response).
+ * Posts body (may be NULL) to base_url + path ("/v1/agent/claim") and
+ * waits at most client->timeout_ms for the response, which may have 1 MiB
+ * at most.  On HOIST_CLIENT_OK *out receives the response object (a new
+ * reference, or NULL for an empty body).  For any other result err
+ * contains the failure (the "error" member of a JSON error body when there
+ * is one) and *status the HTTP status (0 without a response).
  */
 enum hoist_client_result hoist_client_post(struct hoist_client *client,
 					   const char *path, json_t *body,

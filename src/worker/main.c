@@ -12,7 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/http.h"
 #include "common/log.h"
 #include "worker/agent.h"
 
@@ -26,9 +25,13 @@ static const char usage_text[] =
 	"Runs one attempt of a hoist job on this machine: claims the\n"
 	"assignment from hoistd, restores the checkpoint to resume from, runs\n"
 	"the command, and reports heartbeats, checkpoints, output and the\n"
-	"exit.  Configuration comes from the environment:\n"
+	"exit.  Checkpoint transfers run in hoist-transfer, looked up in\n"
+	"HOIST_BIN_DIR, next to hoist-agent, then in PATH.  Configuration\n"
+	"comes from the environment:\n"
 	"\n"
-	"  HOIST_ORCHESTRATOR_URL  base URL of hoistd (http://127.0.0.1:7341)\n"
+	"  HOIST_ORCHESTRATOR_URL  base URL of hoistd (http://127.0.0.1:7341;\n"
+	"                          plain HTTP only, use a TLS tunnel for\n"
+	"                          https)\n"
 	"  HOIST_AGENT_TOKEN       the attempt token (never shown to the\n"
 	"                          command)\n"
 	"  HOIST_AGENT_WORKDIR     folder for checkpoints/, resume/,\n"
@@ -62,7 +65,6 @@ static const char *env_or_null(const char *name)
 int main(int argc, char **argv)
 {
 	struct hoist_agent_config config;
-	struct hoist_err err = HOIST_ERR_INIT;
 	const char *level_name;
 	int level = HOIST_LOG_INFO;
 
@@ -109,10 +111,6 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	if (hoist_http_global_init(&err)) {
-		hoist_log_error("%s", err.msg);
-		return HOIST_AGENT_EXIT_ERROR;
-	}
 	hoist_log_info("hoist-agent %s starting (pid %d)", HOIST_VERSION,
 		       (int)getpid());
 	return hoist_agent_run(&config);

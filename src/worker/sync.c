@@ -1,7 +1,7 @@
 /*
  * sync.c - what the agent sends to hoistd while the command runs:
- * heartbeats with the latest metrics, checkpoint uploads and commits, and
- * the command's output.
+ * heartbeats with the latest metrics, checkpoint uploads (in a
+ * hoist-transfer child) and commits, and the command's output.
  */
 #include "worker/agent_internal.h"
 
@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "common/clock.h"
-#include "common/util.h"
 #include "worker/backoff.h"
 #include "worker/ckptdir.h"
+#include "worker/fsutil.h"
 
 /* Retry delays after a failed checkpoint upload. */
 #define UPLOAD_RETRY_BASE_MS 5000
@@ -76,7 +76,7 @@ void hoist_sync_heartbeat(struct hoist_agent *agent)
 	long status;
 
 	hoist_sync_read_metrics(agent);
-	body = json_pack("{s:s, s:o, s:O}", "state", agent->state,
+	body = json_pack("{s:s, s:o, s:O}", "state", hoist_agent_state(agent),
 			 "step", agent->metrics.has_step ?
 			 json_integer(agent->metrics.step) : json_null(),
 			 "metrics", agent->metrics.last ?
@@ -121,7 +121,7 @@ static void remove_older_folders(struct hoist_agent *agent, int64_t keep_step)
 		snprintf(path, sizeof(path), "%s/step-%lld",
 			 agent->checkpoint_dir, (long long)steps[i]);
 		hoist_err_clear(&err);
-		if (hoist_util_remove_tree(path, &err))
+		if (hoist_fsutil_remove_tree(path, &err))
 			agent_log(HOIST_LOG_WARN, agent, "cannot remove old "
 				  "checkpoint folder: %s", err.msg);
 	}
@@ -132,7 +132,7 @@ static void remove_older_folders(struct hoist_agent *agent, int64_t keep_step)
  * fenced. */
 static int commit_pending(struct hoist_agent *agent)
 {
-	const struct hoist_checkpoint_info *info = &agent->pending_commit;
+	const struct hoist_transfer_result *info = &agent->pending_commit;
 	struct hoist_err err = HOIST_ERR_INIT;
 	enum hoist_client_result result;
 	json_t *body;
@@ -170,8 +170,9 @@ static int commit_pending(struct hoist_agent *agent)
 	json_decref(resp);
 	if (committed)
 		agent_log(HOIST_LOG_INFO, agent, "checkpoint step %lld "
-			  "committed (%zu files, %llu bytes, %s)",
-			  (long long)info->step, info->files,
+			  "committed (%llu files, %llu bytes, %s)",
+			  (long long)info->step,
+			  (unsigned long long)info->files,
 			  (unsigned long long)info->bytes, info->manifest_key);
 	else
 		agent_log(HOIST_LOG_INFO, agent, "checkpoint step %lld not "
@@ -184,7 +185,7 @@ static int commit_pending(struct hoist_agent *agent)
 }
 
 static void note_upload_failure(struct hoist_agent *agent, int64_t step,
-				const struct hoist_err *err)
+				const char *error)
 {
 	int64_t delay;
 
@@ -198,45 +199,100 @@ static void note_upload_failure(struct hoist_agent *agent, int64_t step,
 	agent->upload_retry_at_ms = hoist_clock_mono_ms() + delay;
 	agent_log(HOIST_LOG_ERROR, agent, "upload of checkpoint step %lld "
 		  "failed, retrying in %lld ms: %s", (long long)step,
-		  (long long)delay, err->msg);
+		  (long long)delay, error);
+}
+
+/* Returns 1 once the grace period after SIGTERM leaves no time for a new
+ * upload, logging that once. */
+static int transfers_over(struct hoist_agent *agent)
+{
+	if (agent->transfers_stopped)
+		return 1;
+	if (agent->transfer_deadline_ms == 0 ||
+	    hoist_clock_mono_ms() < agent->transfer_deadline_ms)
+		return 0;
+	agent->transfers_stopped = 1;
+	agent_log(HOIST_LOG_WARN, agent, "no more checkpoint uploads: the "
+		  "grace period after SIGTERM is used up");
+	return 1;
+}
+
+static int start_upload(struct hoist_agent *agent, int64_t step)
+{
+	struct hoist_transfer_request req;
+	struct hoist_err err = HOIST_ERR_INIT;
+	char dir[PATH_MAX + 32];
+
+	snprintf(dir, sizeof(dir), "%s/step-%lld", agent->checkpoint_dir,
+		 (long long)step);
+	memset(&req, 0, sizeof(req));
+	req.op = HOIST_TRANSFER_UPLOAD;
+	req.storage_url = agent->job.storage_url;
+	req.job_id = agent->job.job_id;
+	req.attempt = agent->job.attempt;
+	req.step = step;
+	req.dir = dir;
+	if (hoist_transfer_start(&agent->transfer, agent->transfer_program,
+				 &req, agent->transfer_env, &agent->orig_mask,
+				 &err)) {
+		note_upload_failure(agent, step, err.msg);
+		return HOIST_SYNC_RETRY;
+	}
+	agent_log(HOIST_LOG_INFO, agent, "uploading checkpoint step %lld "
+		  "(%s process %d)", (long long)step, HOIST_TRANSFER_PROGRAM,
+		  (int)agent->transfer.pid);
+	return HOIST_SYNC_BUSY;
 }
 
 int hoist_sync_checkpoints(struct hoist_agent *agent)
 {
 	static int64_t steps[HOIST_CKPTDIR_MAX];
 	struct hoist_err err = HOIST_ERR_INIT;
-	char dir[PATH_MAX + 32];
 	size_t count;
 	int64_t step;
 
+	if (hoist_transfer_active(&agent->transfer))
+		return HOIST_SYNC_BUSY;
 	if (agent->has_pending_commit && commit_pending(agent))
-		return 1;
+		return HOIST_SYNC_RETRY;
 	if (hoist_ckptdir_scan(agent->checkpoint_dir, steps, HOIST_CKPTDIR_MAX,
 			       &count, &err)) {
 		agent_log(HOIST_LOG_ERROR, agent, "%s", err.msg);
-		return 0;
+		return HOIST_SYNC_IDLE;
 	}
 	step = hoist_ckptdir_pick(steps, count, agent->last_committed);
-	if (step < 0)
-		return 0;
+	if (step < 0 || transfers_over(agent))
+		return HOIST_SYNC_IDLE;
 	if (step == agent->failed_step &&
 	    hoist_clock_mono_ms() < agent->upload_retry_at_ms)
-		return 1;
+		return HOIST_SYNC_RETRY;
+	return start_upload(agent, step);
+}
 
-	snprintf(dir, sizeof(dir), "%s/step-%lld", agent->checkpoint_dir,
-		 (long long)step);
-	agent_log(HOIST_LOG_INFO, agent, "uploading checkpoint step %lld",
-		  (long long)step);
-	if (hoist_checkpoint_upload(agent->store, agent->job.job_id,
-				    agent->job.attempt, step, dir,
-				    &agent->pending_commit, &err)) {
-		note_upload_failure(agent, step, &err);
-		return 1;
+void hoist_sync_upload_finished(struct hoist_agent *agent)
+{
+	struct hoist_transfer_result result;
+	int64_t step = agent->transfer.step;
+	int64_t took_ms = hoist_clock_mono_ms() - agent->transfer.started_ms;
+
+	hoist_transfer_collect(&agent->transfer, &result);
+	if (result.ok && result.step != step) {
+		result.ok = 0;
+		snprintf(result.error, sizeof(result.error), "%s uploaded "
+			 "step %lld instead of %lld", HOIST_TRANSFER_PROGRAM,
+			 (long long)result.step, (long long)step);
 	}
+	if (!result.ok) {
+		note_upload_failure(agent, step, result.error);
+		return;
+	}
+	agent_log(HOIST_LOG_DEBUG, agent, "uploaded checkpoint step %lld in "
+		  "%lld ms", (long long)step, (long long)took_ms);
 	agent->failed_step = -1;
 	agent->upload_failures = 0;
+	agent->pending_commit = result;
 	agent->has_pending_commit = 1;
-	return commit_pending(agent) ? 1 : 0;
+	commit_pending(agent);
 }
 
 int hoist_sync_logs(struct hoist_agent *agent)
