@@ -638,6 +638,59 @@ class Billing(SimTestCase):
         self.assertLess(result["amount"], bill["total_usd"] * 1.05)
 
 
+    def test_empty_credit_stops_instances(self):
+        offer = cheapest(self.sim)
+        iid = self.sim.create(offer["id"], {"image": "img",
+                                            "onstart": "sleep 600"})[
+            "new_contract"]
+        self.sim.wait_status(iid, "running")
+        self.sim.admin("POST", "events", {"event": "credit", "credit": 0})
+        inst = self.sim.wait_status(iid, "stopped")
+        self.assertEqual(inst["intended_status"], "stopped")
+        self.assertIn("credit", inst["status_msg"])
+        body = self.sim.json("PUT", "/api/v0/instances/%d/" % iid,
+                             {"state": "running"}, expect=400)
+        self.assertEqual(body["error"], "missing_billing")
+
+
+class Speed(SimTestCase):
+    args = ("--speed", "20", "--boot-delay", "10", "--load-delay", "10")
+
+    def test_speed_scales_time(self):
+        offer = cheapest(self.sim)
+        started = time.monotonic()
+        iid = self.sim.create(offer["id"], {"image": "img",
+                                            "onstart": "sleep 600"})[
+            "new_contract"]
+        # 20 simulated seconds of delays take about one real second.
+        self.sim.wait_status(iid, "running", timeout=5)
+        self.assertLess(time.monotonic() - started, 3)
+        self.assertGreater(time.monotonic() - started, 0.9)
+        before = self.sim.state_of(iid)["bill"]["gpu_seconds"]
+        time.sleep(1)
+        after = self.sim.state_of(iid)["bill"]["gpu_seconds"]
+        self.assertGreater(after - before, 18)
+        self.assertLess(after - before, 30)
+
+
+class RateLimits(SimTestCase):
+    args = ("--rate-limits", "--429-body", "json")
+
+    def test_endpoint_intervals(self):
+        self.sim.json("GET", "/api/v0/instances/1/")
+        body = self.sim.json("GET", "/api/v0/instances/1/", expect=429)
+        self.assertEqual(body, {"detail": "API requests too frequent "
+                                          "endpoint threshold=2.0"})
+        # Limits are per endpoint and per caller.
+        self.sim.json("GET", "/api/v0/instances/1/", key=OTHER_KEY)
+        self.sim.json("GET", "/api/v1/instances/")
+        self.sim.json("DELETE", "/api/v0/instances/1/", expect=404)
+        body = self.sim.json("DELETE", "/api/v0/instances/1/", expect=429)
+        self.assertEqual(body["error"], "rate_limit_exceeded")
+        time.sleep(2.1)
+        self.sim.json("GET", "/api/v0/instances/1/")
+
+
 class Faults(SimTestCase):
     def test_429_burst(self):
         self.sim.admin("POST", "events", {"event": "burst_429",
