@@ -357,6 +357,8 @@ static int watch_update(struct watch *w, const json_t *job,
 			watch_say(w, "job %s %s: %s", w->job_id, state, reason);
 		else
 			watch_say(w, "job %s %s", w->job_id, state);
+		if (reason && hoist_cli_json_str(job, "message"))
+			watch_say(w, "%s", hoist_cli_json_str(job, "message"));
 	}
 	if (watch_attempts(w, job, 0, err))
 		return -1;

@@ -260,6 +260,9 @@ int hoist_cli_view_job(FILE *out, const json_t *job, int64_t now_ms,
 	print_field(out, "name", str_or_dash(job, "name"), NULL);
 	print_field(out, "state", state, hoist_cli_state_color(state));
 	print_field(out, "end reason", str_or_dash(job, "end_reason"), NULL);
+	if (hoist_cli_json_str(job, "message"))
+		print_field(out, "message", hoist_cli_json_str(job, "message"),
+			    NULL);
 	snprintf(text, sizeof(text), "%s / %s", str_or_dash(job, "team"),
 		 str_or_dash(job, "project"));
 	print_field(out, "team/project", text, NULL);

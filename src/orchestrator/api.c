@@ -291,10 +291,14 @@ static void handle_job_logs(struct api_call *call)
 	if (attempt < 0 || offset < 0 || (attempt_text &&
 					   (attempt < 1 ||
 					    attempt > latest.number))) {
-		reply_error(call->req, 400, "invalid",
-			    "invalid attempt '%s' or offset '%s' for job %s "
-			    "(it has %d attempts)", attempt_text ?: "",
-			    offset_text ?: "", call->id, latest.number);
+		if (attempt_text && (attempt < 1 || attempt > latest.number))
+			reply_error(call->req, 400, "invalid",
+				    "job %s has no attempt %s (it has %d)",
+				    call->id, attempt_text, latest.number);
+		else
+			reply_error(call->req, 400, "invalid",
+				    "invalid log offset '%s'",
+				    offset_text ? offset_text : "");
 		goto out;
 	}
 	finished = hoist_model_job_state_is_final(job.state) ||

@@ -50,6 +50,9 @@ struct hoist_live_job {
 	char stop_reason[HOIST_REASON_MAX];	/* cancel or max duration */
 	int64_t stop_mono;		/* when the stop was requested */
 	int64_t last_committed_step;	/* -1 when none */
+	/* Why the last attempt could not start, for the user.
+	 * NOTE: kept in memory only; a restarted hoistd shows none. */
+	char message[HOIST_ERR_MSG_MAX + 64];
 	struct hoist_live_job *next;
 	struct hoist_live_job *token_next;	/* chain of a token bucket */
 	int token_indexed;

@@ -641,9 +641,8 @@ static int render_attempt(const struct hoist_attempt_record *stored, void *arg)
 			"end_reason", json_reason(a->end_reason),
 			"resumed_from_step", json_step(a->resumed_from_step),
 			"last_step", json_step(a->last_step),
-			"exit_code", a->exit_code >= 0 || a->state ==
-			HOIST_ATTEMPT_ENDED ? json_integer(a->exit_code) :
-			json_null());
+			"exit_code", a->exit_code >= 0 ?
+			json_integer(a->exit_code) : json_null());
 	if (!obj || json_array_append_new(ctx->array, obj)) {
 		ctx->failed = 1;
 		return 1;
@@ -728,6 +727,8 @@ static json_t *render_record(struct hoist_daemon *daemon,
 	if (live && live->stop_reason[0])
 		json_object_set_new(obj, "stop_requested",
 				    json_string(live->stop_reason));
+	if (live && live->message[0])
+		json_object_set_new(obj, "message", json_string(live->message));
 	if (!with_detail)
 		return obj;
 

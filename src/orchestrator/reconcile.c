@@ -330,6 +330,10 @@ static void on_created(void *arg, const struct hoist_err *err,
 	if (err && err->code) {
 		hoist_log_warn("job=%s attempt %d: cannot create an instance: "
 			       "%s", ctx->job_id, ctx->attempt, err->msg);
+		if (live)
+			snprintf(live->message, sizeof(live->message),
+				 "attempt %d could not get an instance: %s",
+				 ctx->attempt, err->msg);
 		if (current && err->code == HOIST_E_NOT_FOUND)
 			end_attempt_and_set(daemon, live, "no_offer",
 					    HOIST_JOB_FAILED, "no_offer");
@@ -512,6 +516,9 @@ static void start_attempt(struct hoist_daemon *daemon,
 					  ctx, &err)) {
 		hoist_log_warn("job=%s attempt %d: cannot request an instance: "
 			       "%s", live->job.id, attempt->number, err.msg);
+		snprintf(live->message, sizeof(live->message),
+			 "attempt %d could not get an instance: %s",
+			 attempt->number, err.msg);
 		free(ctx);
 		end_attempt_and_set(daemon, live, "provision_failed",
 				    HOIST_JOB_RECOVERING, NULL);

@@ -526,6 +526,7 @@ static void test_no_offer_fails_job(void **state)
 	tick(daemon);
 	assert_int_equal(live->job.state, HOIST_JOB_FAILED);
 	assert_string_equal(live->job.end_reason, "no_offer");
+	assert_non_null(strstr(live->message, "no offer matches (fake)"));
 }
 
 static void test_invalid_spec_rejected(void **state)
