@@ -9,6 +9,7 @@ must point at the folder of hoist-instance-shim.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -52,6 +53,7 @@ class Sim:
                 self.proc.wait()
         self.proc.stdout.close()
         self.proc.stderr.close()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def request(self, method, path, body=None, key=KEY, query=None,
                 timeout=10, raw_body=None):
