@@ -3,7 +3,9 @@
 Usage: test_agent_e2e.py PATH/TO/hoist-agent
 
 Each test starts the real agent with a file:// artifact store in a
-temporary folder and tests/unit/worker/train_stub.py as the command.
+temporary folder and tests/unit/worker/train_stub.py as the command.  The
+agent finds hoist-transfer next to itself; the tests of slow transfers put
+a wrapper that delays each upload first in HOIST_BIN_DIR.
 """
 
 import hashlib
@@ -26,6 +28,25 @@ from fake_orchestrator import FakeOrchestrator  # noqa: E402
 AGENT = None
 TOKEN = "test-token-5f2a9c"
 STUB = os.path.join(HERE, "train_stub.py")
+
+# Stands in for hoist-transfer on a slow store: it records each transfer
+# and whether it can see the agent's token, waits SLOW_TRANSFER_SECONDS
+# before an upload, then runs the real program with the same request.
+SLOW_TRANSFER = """#!/usr/bin/python3
+import json, os, sys, time
+line = sys.stdin.buffer.readline()
+op = json.loads(line)["op"]
+with open(os.environ["SLOW_TRANSFER_LOG"], "a") as f:
+    f.write("%s %d %s\\n" % (op, os.getpid(),
+                              "HOIST_AGENT_TOKEN" in os.environ))
+if op == "upload":
+    time.sleep(float(os.environ["SLOW_TRANSFER_SECONDS"]))
+r, w = os.pipe()
+os.write(w, line)
+os.close(w)
+os.dup2(r, 0)
+os.execv(os.environ["SLOW_TRANSFER_REAL"], ["hoist-transfer"])
+"""
 
 
 def free_port():
@@ -83,7 +104,8 @@ class AgentTest(unittest.TestCase):
         doc.update(extra)
         return doc
 
-    def start(self, assignment, url=None, token=TOKEN):
+    def start(self, assignment, url=None, token=TOKEN, extra_env=None,
+              program=None):
         if self.fake is None and url is None:
             self.fake = FakeOrchestrator(TOKEN, assignment).start()
         env = dict(os.environ)
@@ -93,9 +115,11 @@ class AgentTest(unittest.TestCase):
             "HOIST_AGENT_WORKDIR": self.workdir,
             "HOIST_AGENT_LOG_LEVEL": "debug",
         })
+        env.update(extra_env or {})
         self.stderr_path = os.path.join(self.tmp, "agent.stderr")
         self.stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen([AGENT], env=env, stderr=self.stderr,
+        self.proc = subprocess.Popen([program or AGENT], env=env,
+                                     stderr=self.stderr,
                                      stdout=subprocess.DEVNULL)
         return self.proc
 
@@ -107,6 +131,41 @@ class AgentTest(unittest.TestCase):
         with open(self.stderr_path, "rb") as f:
             self.agent_log = f.read().decode("utf-8", "replace")
         return code
+
+    def slow_transfer_env(self, seconds):
+        """Returns the environment that puts the slow wrapper in front of
+        the real hoist-transfer."""
+        bin_dir = os.path.join(self.tmp, "bin")
+        os.makedirs(bin_dir)
+        wrapper = os.path.join(bin_dir, "hoist-transfer")
+        with open(wrapper, "w") as f:
+            f.write(SLOW_TRANSFER)
+        os.chmod(wrapper, 0o755)
+        self.transfer_log = os.path.join(self.tmp, "transfers.log")
+        return {
+            "HOIST_BIN_DIR": bin_dir,
+            "SLOW_TRANSFER_LOG": self.transfer_log,
+            "SLOW_TRANSFER_SECONDS": str(seconds),
+            "SLOW_TRANSFER_REAL": os.path.join(os.path.dirname(AGENT),
+                                               "hoist-transfer"),
+        }
+
+    def transfers(self):
+        """Returns (op, pid, token visible) of each transfer so far."""
+        try:
+            with open(self.transfer_log) as f:
+                return [(op, int(pid), visible == "True") for op, pid, visible
+                        in (line.split() for line in f)]
+        except FileNotFoundError:
+            return []
+
+    def upload_pids(self):
+        return [pid for op, pid, _ in self.transfers() if op == "upload"]
+
+    def heartbeat_times(self):
+        with self.fake.lock:
+            return [(t, body["state"]) for t, p, body in self.fake.requests
+                    if p == "/v1/agent/heartbeat"]
 
     def exit_reports(self):
         return self.fake.bodies("/v1/agent/exit")
@@ -241,6 +300,105 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(code, 3, self.agent_log)
         self.assertEqual(self.exit_reports(), [])
 
+    def test_heartbeats_during_slow_upload(self):
+        self.start(self.assignment(["--steps", "60", "--sleep", "0.05",
+                                    "--checkpoint-every", "20"]),
+                   extra_env=self.slow_transfer_env(1.5))
+        code = self.wait_agent()
+        self.assertEqual(code, 0, self.agent_log)
+
+        # Each upload took 1.5 s, yet heartbeats (every 200 ms) never
+        # stopped: a blocked loop would leave a gap of 1.5 s or more.
+        beats = self.heartbeat_times()
+        gaps = [b[0] - a[0] for a, b in zip(beats, beats[1:])]
+        self.assertLess(max(gaps), 1.0, gaps)
+        uploading = [t for t, state in beats if state == "uploading"]
+        self.assertGreaterEqual(len(uploading), 5, beats)
+        self.assertIn("running", [state for _, state in beats])
+
+        commits = self.fake.bodies("/v1/agent/checkpoints")
+        self.assertTrue(commits)
+        self.assertEqual(commits[-1]["step"], 60)
+        for commit in commits:
+            self.check_manifest(commit)
+        self.assertEqual(self.exit_reports()[0]["last_step"], 60)
+        transfers = self.transfers()
+        self.assertEqual(transfers[0][0], "check")
+        self.assertGreaterEqual(len(self.upload_pids()), 2)
+        self.assertFalse(any(visible for _, _, visible in transfers))
+
+    def test_fenced_kills_running_transfer(self):
+        self.start(self.assignment(["--steps", "100000", "--sleep", "0.05",
+                                    "--checkpoint-every", "10"]),
+                   extra_env=self.slow_transfer_env(60))
+        self.assertTrue(self.fake.wait_for(lambda: self.upload_pids(), 30))
+        transfer_pid = self.upload_pids()[0]
+        self.assertTrue(process_alive(transfer_pid))
+        with self.fake.lock:
+            self.fake.fenced = True
+        started = time.monotonic()
+        code = self.wait_agent(timeout=30)
+        self.assertEqual(code, 3, self.agent_log)
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertFalse(process_alive(transfer_pid))
+        self.assertEqual(self.fake.bodies("/v1/agent/checkpoints"), [])
+        self.assertEqual(self.exit_reports(), [])
+        self.assertIn("fenced: killing hoist-transfer", self.agent_log)
+
+    def test_sigterm_lets_upload_finish(self):
+        self.start(self.assignment(["--steps", "100000", "--sleep", "0.05",
+                                    "--checkpoint-every", "20"],
+                                   grace_seconds=10),
+                   extra_env=self.slow_transfer_env(2))
+        # SIGTERM while step 20 uploads and the command is past step 20,
+        # so that its final checkpoint is a new one.
+        self.assertTrue(self.fake.wait_for(lambda: self.upload_pids(), 30))
+        self.assertTrue(self.fake.wait_for(
+            lambda: (self.fake.bodies("/v1/agent/heartbeat")[-1]["step"]
+                     or 0) > 20, 30))
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.wait_agent()
+        self.assertEqual(code, 0, self.agent_log)
+
+        # The upload running at SIGTERM and the final checkpoint the
+        # command wrote on SIGTERM were both committed before the report.
+        commits = self.fake.bodies("/v1/agent/checkpoints")
+        self.assertEqual(len(commits), 2, commits)
+        self.assertEqual(commits[0]["step"], 20)
+        for commit in commits:
+            self.check_manifest(commit)
+        self.assertIn("stopping at step %d" % commits[1]["step"],
+                      self.stored_log())
+        report = self.exit_reports()[0]
+        self.assertTrue(report["preempted"])
+        self.assertEqual(report["last_step"], commits[1]["step"])
+        paths = self.fake.paths()
+        last_commit = max(i for i, path in enumerate(paths)
+                          if path == "/v1/agent/checkpoints")
+        self.assertLess(last_commit, paths.index("/v1/agent/exit"))
+
+    def test_sigterm_upload_over_grace_killed(self):
+        self.start(self.assignment(["--steps", "100000", "--sleep", "0.05",
+                                    "--checkpoint-every", "20"],
+                                   grace_seconds=3),
+                   extra_env=self.slow_transfer_env(60))
+        self.assertTrue(self.fake.wait_for(lambda: self.upload_pids(), 30))
+        transfer_pid = self.upload_pids()[0]
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.wait_agent()
+        self.assertEqual(code, 0, self.agent_log)
+        # Transfers get grace_seconds - 1 s, at least 1 s more than the
+        # command's grace_seconds - 3 s (at least 1 s): here 2 s.
+        self.assertLess(time.monotonic() - started, 8)
+        self.assertFalse(process_alive(transfer_pid))
+        self.assertEqual(self.fake.bodies("/v1/agent/checkpoints"), [])
+        self.assertIn("did not finish within the grace period",
+                      self.agent_log)
+        report = self.exit_reports()[0]
+        self.assertTrue(report["preempted"])
+        self.assertEqual(report["exit_code"], 0)
+
     def test_stop_action(self):
         self.start(self.assignment(["--steps", "100000", "--sleep", "0.05"]))
         self.fake.stop_from_heartbeat = 4
@@ -368,6 +526,37 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(self.fake.last_committed, 40)
         self.assertIn("finished at step 40", self.stored_log())
         self.assertIn("failed (transient)", self.agent_log)
+
+    def test_https_url_rejected(self):
+        self.start(self.assignment([]), url="https://127.0.0.1:1")
+        self.assertEqual(self.wait_agent(), 1, self.agent_log)
+        self.assertIn("HOIST_ORCHESTRATOR_URL is invalid: https:// URLs "
+                      "are not supported", self.agent_log)
+        self.assertIn("TLS-terminating tunnel", self.agent_log)
+
+    def test_missing_hoist_transfer_reported(self):
+        empty = os.path.join(self.tmp, "empty-bin")
+        os.makedirs(empty)
+        # The agent copied to a folder of its own has no hoist-transfer
+        # next to it, and PATH has none either.
+        agent_copy = os.path.join(empty, "hoist-agent")
+        shutil.copy(AGENT, agent_copy)
+        self.start(self.assignment(["--steps", "1"]),
+                   extra_env={"PATH": "/usr/bin:/bin"}, program=agent_copy)
+        self.assertEqual(self.wait_agent(), 4, self.agent_log)
+        report = self.exit_reports()[0]
+        self.assertEqual(report["exit_code"], -1)
+        self.assertIn("cannot find the 'hoist-transfer' executable",
+                      report["error"])
+
+    def test_bad_storage_url_reported(self):
+        self.start(self.assignment(["--steps", "1"],
+                                   storage_url="s4://bucket"))
+        self.assertEqual(self.wait_agent(), 4, self.agent_log)
+        report = self.exit_reports()[0]
+        self.assertEqual(report["exit_code"], -1)
+        self.assertIn("s4", report["error"])
+        self.assertEqual(self.fake.bodies("/v1/agent/heartbeat"), [])
 
     def test_missing_environment_is_an_error(self):
         env = {k: v for k, v in os.environ.items()

@@ -23,6 +23,9 @@ def on_sigterm(signum, frame):
 
 def write_checkpoint(step):
     root = os.environ["HOIST_CHECKPOINT_DIR"]
+    # A stop right after a periodic checkpoint has nothing new to save.
+    if os.path.isdir(os.path.join(root, "step-%d" % step)):
+        return
     tmp = os.path.join(root, ".tmp-step-%d" % step)
     os.makedirs(os.path.join(tmp, "sub"), exist_ok=True)
     with open(os.path.join(tmp, "state.json"), "w") as f:
