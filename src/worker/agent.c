@@ -167,10 +167,14 @@ static void handle_signals(struct hoist_agent *agent)
 			continue;
 		}
 		agent->term_received = 1;
-		hoist_log_info("job=%s attempt=%d received %s",
-			       agent->job.job_id, agent->job.attempt,
-			       info.ssi_signo == SIGTERM ? "SIGTERM" :
-			       "SIGINT");
+		/* Before the claim succeeds there is no job to name. */
+		if (agent->job.job_id[0])
+			agent_log(HOIST_LOG_INFO, agent, "received %s",
+				  info.ssi_signo == SIGTERM ? "SIGTERM" :
+				  "SIGINT");
+		else
+			hoist_log_info("received %s", info.ssi_signo ==
+				       SIGTERM ? "SIGTERM" : "SIGINT");
 		if (info.ssi_signo == SIGTERM)
 			start_transfer_deadline(agent);
 		hoist_agent_begin_stop(agent, info.ssi_signo == SIGTERM);
@@ -193,15 +197,19 @@ static void wait_for_signal(struct hoist_agent *agent, int64_t ms)
 		handle_signals(agent);
 }
 
+/* Sleeps before retry number retry, handling signals meanwhile.  A stop
+ * signal that arrives during the sleep ends it early. */
 static void sleep_backoff(struct hoist_agent *agent, unsigned retry)
 {
 	int64_t delay = hoist_backoff_delay_ms(retry, HOIST_BACKOFF_BASE_MS,
 					       HOIST_BACKOFF_CAP_MS,
 					       hoist_backoff_random(&agent->rng));
 	int64_t until = hoist_clock_mono_ms() + delay;
+	int term_before = agent->term_received;
 	int64_t now;
 
-	while ((now = hoist_clock_mono_ms()) < until)
+	while ((now = hoist_clock_mono_ms()) < until &&
+	       agent->term_received == term_before)
 		wait_for_signal(agent, until - now);
 }
 
