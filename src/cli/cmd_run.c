@@ -401,6 +401,22 @@ static void watch_logs(struct watch *w, struct hoist_cli_client *client,
 }
 
 /*
+ * Starts the local hoistd again if it died while the job was followed.  A
+ * hoistd named by HOIST_URL is someone else's to restart.
+ */
+static void restart_hoistd(struct hoist_cli_client *client)
+{
+	struct hoist_err open_err = HOIST_ERR_INIT;
+
+	if (client->url_from_env)
+		return;
+	hoist_cli_client_close(client);
+	if (hoist_cli_client_open(client, &open_err))
+		fprintf(stderr, "hoist: cannot restart hoistd: %s\n",
+			open_err.msg);
+}
+
+/*
  * Fetches the job, retrying for up to OUTAGE_MAX_MS while hoistd does not
  * respond or fails with a server error.  Returns -1 with err filled on any
  * other error, when the time is up, or when Ctrl-C is pressed.
@@ -436,6 +452,7 @@ static int fetch_job(struct watch *w, struct hoist_cli_client *client,
 		hoist_cli_follow_sleep(interval);
 		if (hoist_cli_follow_interrupted())
 			return -1;
+		restart_hoistd(client);
 	}
 }
 
