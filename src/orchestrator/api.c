@@ -1,9 +1,10 @@
 /*
  * api.c - the HTTP JSON API of hoistd (docs/protocol.md).
  *
- * One route table maps method and path to a handler and to the caller it
- * accepts: nobody (health), the admin token (the CLI) or an attempt token
- * (an agent).  Handlers run on the event loop and answer at once.
+ * One route table maps method and path to a handler and to the credential
+ * it requires: none (health), the admin token (the CLI) or an attempt token
+ * (an agent).  Handlers run on the event loop and reply at once, except the
+ * offer search, which replies from the provider's callback.
  */
 #include "orchestrator/daemon.h"
 
@@ -450,7 +451,7 @@ static void handle_instance_fault(struct api_call *call)
 }
 
 /*
- * An offer search answers later, from the provider's callback.  If the
+ * An offer search replies later, from the provider's callback.  If the
  * client goes away first, evhttp frees the request, so the connection's
  * close callback clears it and the answer is dropped.
  */

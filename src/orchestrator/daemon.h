@@ -4,7 +4,7 @@
  * reconcile.c (the monitor) and main.c (start-up and shutdown).
  *
  * hoistd runs a single event loop, so none of this needs locks.  The store
- * is the durable truth; struct hoist_live_job caches the unfinished jobs and
+ * is the durable record.  struct hoist_live_job caches the unfinished jobs and
  * their current attempt, and every change of state is written through to
  * the store at once.  Heartbeats only update memory; the flush timer writes
  * the changed attempts in one transaction.
@@ -35,7 +35,7 @@ struct hoist_daemon_settings {
 	int stop_timeout_ms;		/* extra wait after grace for an exit */
 };
 
-/* The current attempt of a live job and what only memory knows of it. */
+/* A live job, its current attempt, and the state kept only in memory. */
 struct hoist_live_job {
 	struct hoist_job_record job;
 	struct hoist_attempt_record attempt;	/* valid if has_attempt */
@@ -183,7 +183,7 @@ int hoist_attempts_commit_checkpoint(struct hoist_daemon *daemon,
 				     struct hoist_live_job *live,
 				     const struct hoist_checkpoint_record *rec,
 				     int *committed, struct hoist_err *err);
-/* Ends the attempt as the report says and moves the job on. */
+/* Ends the attempt as the agent's report describes and moves the job on. */
 int hoist_attempts_report_exit(struct hoist_daemon *daemon,
 			       struct hoist_live_job *live,
 			       const struct hoist_exit_report *report,

@@ -4,7 +4,7 @@
  * A job moves queued -> provisioning -> starting -> running and ends in
  * succeeded, failed or cancelled; when its attempt is lost or preempted it
  * goes to recovering, and the reconcile loop starts the next attempt.  Each
- * transition is written to the store before anyone is told about it.
+ * transition is written to the store before any caller sees it.
  */
 #include "orchestrator/daemon.h"
 
