@@ -284,13 +284,18 @@ int hoist_sim_open(const struct hoist_sim_options *opt,
 		   struct hoist_sim **out, struct hoist_err *err)
 {
 	struct hoist_sim *sim = calloc(1, sizeof(*sim));
+	struct timespec wall;
 
 	*out = NULL;
 	if (!sim)
 		return hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
 	sim->opt = *opt;
+	/* The wall clock with its fraction: time() would start the sim clock
+	 * up to a second behind the clients' clocks, which then see an
+	 * instance created before they asked for it. */
+	clock_gettime(CLOCK_REALTIME, &wall);
 	sim->mono0 = hoist_sim_mono();
-	sim->epoch0 = (double)time(NULL);
+	sim->epoch0 = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
 	sim->last_tick = sim->epoch0;
 	hoist_sim_rng_seed(&sim->id_rng, opt->seed, STREAM_IDS);
 	hoist_sim_rng_seed(&sim->fault_rng, opt->seed, STREAM_FAULTS);
