@@ -54,6 +54,7 @@ static json_t *instance_state(const struct hoist_sim *sim,
 			      double now)
 {
 	const char *actual = hoist_sim_phase_name(sim, inst->phase);
+	json_t *machine_id;
 	json_t *o = json_pack(
 		"{s:I, s:I, s:I, s:s?, s:s?, s:s, s:s, s:s, s:s, s:b, s:f, "
 		"s:f, s:f, s:f, s:f, s:s, s:o}",
@@ -69,10 +70,16 @@ static json_t *instance_state(const struct hoist_sim *sim,
 		"destroyed_at", inst->destroyed_at, "dir", inst->dir,
 		"bill", bill_json(inst, now));
 
-	if (o)
+	if (o) {
 		json_object_set_new(o, "shim_pid", inst->shim_pid ?
 				    json_integer(inst->shim_pid) :
 				    json_null());
+		/* The API hides a destroyed instance, and with it the machine
+		 * it ran on, which tests compare across attempts. */
+		machine_id = json_object_get(inst->machine, "machine_id");
+		json_object_set(o, "machine_id",
+				machine_id ? machine_id : json_null());
+	}
 	return o;
 }
 
