@@ -25,6 +25,8 @@ struct options {
 	const char *vast_url;
 	const char *vast_image;
 	const char *agent_path;
+	int vast_poll_ms;		/* 0: the provider's default */
+	int vast_timeout_ms;		/* 0: the provider's default */
 	const char *home;
 	const char *listen;
 	const char *offers;
@@ -67,6 +69,12 @@ static void usage(FILE *out)
 		"                           for tests)\n"
 		"  --vast-image IMAGE       container image for jobs that name "
 		"none\n"
+		"  --vast-poll-ms N         pause between reads of a new "
+		"Vast.ai\n"
+		"                           instance (default 3000)\n"
+		"  --vast-timeout-ms N      timeout of one Vast.ai API request "
+		"(default\n"
+		"                           30000)\n"
 		"  --agent-path PATH        hoist-agent on the instances "
 		"(default: the\n"
 		"                           one next to hoistd; set it to the "
@@ -112,7 +120,8 @@ static int parse_options(int argc, char **argv, struct options *opts)
 {
 	enum {
 		OPT_HOME = 1000, OPT_LISTEN, OPT_OFFERS, OPT_STORAGE,
-		OPT_PROVIDER, OPT_VAST_URL, OPT_VAST_IMAGE, OPT_AGENT_PATH,
+		OPT_PROVIDER, OPT_VAST_URL, OPT_VAST_IMAGE, OPT_VAST_POLL,
+		OPT_VAST_TIMEOUT, OPT_AGENT_PATH,
 		OPT_DAEMONIZE, OPT_LOG_LEVEL, OPT_LOG_JSON, OPT_TICK,
 		OPT_HB_INTERVAL, OPT_HB_TIMEOUT, OPT_HUNG, OPT_START,
 		OPT_VERSION, OPT_HELP,
@@ -125,6 +134,8 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		{ "provider", required_argument, NULL, OPT_PROVIDER },
 		{ "vast-url", required_argument, NULL, OPT_VAST_URL },
 		{ "vast-image", required_argument, NULL, OPT_VAST_IMAGE },
+		{ "vast-poll-ms", required_argument, NULL, OPT_VAST_POLL },
+		{ "vast-timeout-ms", required_argument, NULL, OPT_VAST_TIMEOUT },
 		{ "agent-path", required_argument, NULL, OPT_AGENT_PATH },
 		{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -165,6 +176,16 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		case OPT_VAST_URL: opts->vast_url = optarg; break;
 		case OPT_VAST_IMAGE: opts->vast_image = optarg; break;
 		case OPT_AGENT_PATH: opts->agent_path = optarg; break;
+		case OPT_VAST_POLL:
+			if (parse_ms("--vast-poll-ms", optarg,
+				     &opts->vast_poll_ms))
+				return -1;
+			break;
+		case OPT_VAST_TIMEOUT:
+			if (parse_ms("--vast-timeout-ms", optarg,
+				     &opts->vast_timeout_ms))
+				return -1;
+			break;
 		case OPT_DAEMONIZE: opts->daemonize = 1; break;
 		case OPT_LOG_LEVEL: opts->log_level = optarg; break;
 		case OPT_LOG_JSON: opts->log_json = 1; break;
@@ -446,6 +467,8 @@ static int open_provider(struct hoist_daemon *daemon,
 	vast.base_url = opts->vast_url;
 	vast.api_key = key;
 	vast.image = opts->vast_image;
+	vast.poll_interval_ms = opts->vast_poll_ms;
+	vast.request_timeout_ms = opts->vast_timeout_ms;
 	rc = hoist_provider_vast_open(daemon->base, &vast, &daemon->provider,
 				      err);
 	memset(key, 0, sizeof(key));
