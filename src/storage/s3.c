@@ -706,7 +706,7 @@ static int store_list(struct hoist_artifact_store *store, const char *prefix,
 
 		s3_op_init(&op);
 		op.method = "GET";
-		op.what = "ListObjectsV2";
+		op.label = "ListObjectsV2";
 		op.query[op.nquery++] = (struct hoist_s3_param){ "list-type",
 								 "2" };
 		op.query[op.nquery++] = (struct hoist_s3_param){ "prefix",
@@ -871,7 +871,7 @@ int hoist_s3_copy(struct hoist_artifact_store *store, const char *src,
 		goto out;
 	op.method = "PUT";
 	op.key = full_dst;
-	op.what = "CopyObject";
+	op.label = "CopyObject";
 	op.copy_source = hoist_buf_str(&source);
 	op.sink = S3_SINK_BUF;
 	op.buf = &body;

@@ -4,9 +4,10 @@
  *
  * A struct s3_op is one logical request (a PUT of one part, a GET of one
  * range, ...).  s3_run() sends a set of them over one libcurl multi handle,
- * at most `parallel` at a time, and retries each one on its own: a retry
+ * at most `parallel` at a time, and retries each one on its own.  A retry
  * signs the request again and re-reads its body from the file offset or
- * memory it came from, and a ranged GET rewrites its range from the start.
+ * memory it came from.  A retried ranged GET rewrites its range from the
+ * start.
  */
 #ifndef HOIST_STORAGE_S3_INTERNAL_H
 #define HOIST_STORAGE_S3_INTERNAL_H
@@ -55,7 +56,7 @@ struct s3_op {
 	const char *key;		/* full object key, NULL for the bucket */
 	struct hoist_s3_param query[S3_QUERY_MAX];
 	size_t nquery;
-	const char *what;		/* "part 3 of 12", for messages, or NULL */
+	const char *label;		/* "part 3 of 12", for messages, or NULL */
 	const char *range;		/* Range header value, or NULL */
 	const char *if_match;		/* If-Match header value, or NULL */
 	const char *copy_source;	/* x-amz-copy-source value, or NULL */
@@ -71,7 +72,7 @@ struct s3_op {
 	int out_fd;			/* S3_SINK_FILE */
 	uint64_t out_offset;
 	uint64_t out_length;		/* exact body size expected */
-	int ok_404;			/* a 404 answer counts as success */
+	int ok_404;			/* a 404 response counts as success */
 	void *user;			/* for the caller's callback */
 
 	/* The result of the last attempt. */

@@ -1,7 +1,7 @@
 /*
  * s3_key.c - building object keys, and the Unicode NFC normalizer they go
  * through.  S3 compares keys byte by byte, so "café" typed as U+00E9 and
- * as "e" U+0301 would be two objects; normalizing every key to NFC makes
+ * as "e" U+0301 would be two objects.  Normalizing every key to NFC makes
  * them one.  The normalizer implements the full algorithm of UAX #15
  * (canonical decomposition, canonical ordering, canonical composition)
  * with the tables of s3_nfc_table.h, generated from Python's unicodedata.
@@ -194,8 +194,8 @@ static int utf8_append(struct hoist_buf *out, uint32_t cp,
 	return hoist_buf_append(out, b, n, err);
 }
 
-/* Sorts each run of non-starters by combining class, keeping the order
- * of equal classes (a stable insertion sort: runs are short). */
+/* Sorts each run of non-starters by combining class and keeps the order
+ * of equal classes.  An insertion sort is stable and the runs are short. */
 static void canonical_order(struct cp_buf *b)
 {
 	for (size_t i = 1; i < b->len; i++) {
@@ -318,8 +318,8 @@ static int build(const struct hoist_s3_config *cfg, const char *what,
 	}
 	if (buf.len > HOIST_S3_KEY_MAX) {
 		hoist_err_set(err, HOIST_E_INVALID,
-			      "%s '%s' with the store prefix '%s' is %zu "
-			      "bytes long; S3 keys have at most %d bytes",
+			      "%s '%.64s...' with the store prefix '%.64s' is "
+			      "%zu bytes long; S3 keys have at most %d bytes",
 			      what, key, cfg->prefix, buf.len,
 			      HOIST_S3_KEY_MAX);
 		goto out;

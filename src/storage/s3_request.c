@@ -1,12 +1,12 @@
 /*
  * s3_request.c - sending S3 requests over a libcurl multi handle: signing
- * each attempt, streaming bodies from files or memory, classifying answers
- * and retrying with exponential backoff and full jitter.
+ * each attempt, streaming bodies from files or memory, classifying
+ * responses and retrying with exponential backoff and full jitter.
  *
  * Retried: HTTP 500, 502, 503, 504 and 429, a 400 RequestTimeout, and
  * transport failures (refused or reset connections, timeouts, a body cut
  * short).  A 403 RequestTimeTooSkewed sets the clock offset from the
- * answer's Date header and is retried at once.
+ * response's Date header and is retried at once.
  */
 #include "storage/s3_internal.h"
 
@@ -111,8 +111,8 @@ static void describe(const struct s3_client *c, const struct s3_op *op,
 {
 	snprintf(out, outlen, "%s s3://%s/%s%s%s%s", op->method,
 		 c->cfg.bucket, op->key ? op->key : "",
-		 op->what ? " (" : "", op->what ? op->what : "",
-		 op->what ? ")" : "");
+		 op->label ? " (" : "", op->label ? op->label : "",
+		 op->label ? ")" : "");
 }
 
 static size_t read_body(char *ptr, size_t size, size_t nmemb, void *arg)

@@ -4,11 +4,11 @@
  * sweep of stale multipart uploads.
  *
  * A helper thread computes the file's SHA-256 in one sequential pass while
- * the parts or ranges travel in any order: on upload it reads the source
- * file, on download it follows the prefix of the target file whose ranges
- * have all arrived.  The upload path checks the file's size and
- * modification time before and after, so a digest never describes bytes
- * that changed under the upload.
+ * the parts or ranges travel in any order.  On upload it reads the source
+ * file.  On download it follows the prefix of the target file whose ranges
+ * have all arrived.  The upload path compares the file's size and
+ * modification time before and after, so a file written to during the
+ * upload fails it instead of yielding a digest of other bytes.
  */
 #include "storage/s3_internal.h"
 
@@ -231,7 +231,7 @@ static int create_upload(struct s3_client *c, const char *key,
 	s3_op_init(&op);
 	op.method = "POST";
 	op.key = key;
-	op.what = "CreateMultipartUpload";
+	op.label = "CreateMultipartUpload";
 	op.query[op.nquery++] = (struct hoist_s3_param){ "uploads", "" };
 	op.sink = S3_SINK_BUF;
 	op.buf = &body;
@@ -261,7 +261,7 @@ static int abort_upload(struct s3_client *c, const char *key,
 	s3_op_init(&op);
 	op.method = "DELETE";
 	op.key = key;
-	op.what = "AbortMultipartUpload";
+	op.label = "AbortMultipartUpload";
 	op.ok_404 = 1;
 	op.query[op.nquery++] = (struct hoist_s3_param){ "uploadId",
 							 upload_id };
@@ -292,8 +292,8 @@ static int append_xml_text(struct hoist_buf *out, const char *text,
 	return 0;
 }
 
-/* Sends CompleteMultipartUpload.  S3 can answer 200 and still report an
- * error in the body, which is retried like a 5xx when it is one. */
+/* Sends CompleteMultipartUpload.  S3 can return 200 and still report an
+ * error in the body.  A server-side error there is retried like a 5xx. */
 static int complete_upload(struct s3_client *c, const char *key,
 			   const char *upload_id, const struct s3_op *parts,
 			   size_t nparts, struct hoist_err *err)
@@ -325,7 +325,7 @@ static int complete_upload(struct s3_client *c, const char *key,
 		s3_op_init(&op);
 		op.method = "POST";
 		op.key = key;
-		op.what = "CompleteMultipartUpload";
+		op.label = "CompleteMultipartUpload";
 		op.query[op.nquery++] = (struct hoist_s3_param){ "uploadId",
 								 upload_id };
 		op.body = S3_BODY_MEM;
@@ -386,7 +386,7 @@ static int put_multipart(struct s3_client *c, const char *key, int fd,
 	char upload_id[1024];
 	struct s3_op *ops = NULL;
 	char (*numbers)[16] = NULL;
-	char (*whats)[48] = NULL;
+	char (*labels)[48] = NULL;
 	int created = 0;
 	int rc = -1;
 
@@ -397,8 +397,8 @@ static int put_multipart(struct s3_client *c, const char *key, int fd,
 				     size);
 	ops = calloc(nparts, sizeof(*ops));
 	numbers = calloc(nparts, sizeof(*numbers));
-	whats = calloc(nparts, sizeof(*whats));
-	if (!ops || !numbers || !whats) {
+	labels = calloc(nparts, sizeof(*labels));
+	if (!ops || !numbers || !labels) {
 		hoist_err_set(err, HOIST_E_NOMEM,
 			      "out of memory planning %zu parts", nparts);
 		goto out;
@@ -414,11 +414,11 @@ static int put_multipart(struct s3_client *c, const char *key, int fd,
 		struct s3_op *op = &ops[i];
 
 		snprintf(numbers[i], sizeof(numbers[i]), "%zu", i + 1);
-		snprintf(whats[i], sizeof(whats[i]), "part %zu of %zu",
+		snprintf(labels[i], sizeof(labels[i]), "part %zu of %zu",
 			 i + 1, nparts);
 		op->method = "PUT";
 		op->key = key;
-		op->what = whats[i];
+		op->label = labels[i];
 		op->query[op->nquery++] = (struct hoist_s3_param){
 			"partNumber", numbers[i] };
 		op->query[op->nquery++] = (struct hoist_s3_param){
@@ -460,7 +460,7 @@ out:
 	}
 	free(ops);
 	free(numbers);
-	free(whats);
+	free(labels);
 	return rc;
 }
 
@@ -768,7 +768,7 @@ int s3_transfer_get_file(struct s3_client *c, const char *key,
 			 PRIu64, off, off + len - 1);
 		op->method = "GET";
 		op->key = key;
-		op->what = ranges[i];
+		op->label = ranges[i];
 		op->range = ranges[i];
 		op->if_match = d.etag[0] ? d.etag : NULL;
 		op->sink = S3_SINK_FILE;
@@ -851,7 +851,7 @@ int s3_transfer_abort_stale(struct s3_client *c, const char *prefix,
 		s3_op_init(&op);
 		op.method = "GET";
 		op.key = NULL;
-		op.what = "ListMultipartUploads";
+		op.label = "ListMultipartUploads";
 		op.query[op.nquery++] = (struct hoist_s3_param){ "uploads", "" };
 		op.query[op.nquery++] = (struct hoist_s3_param){ "prefix",
 								 prefix };

@@ -1,5 +1,5 @@
 /*
- * s3_xml.c - element lookup in S3's XML answers.
+ * s3_xml.c - element lookup in S3's XML responses.
  */
 #include "storage/s3_xml.h"
 
