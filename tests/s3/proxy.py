@@ -7,8 +7,8 @@ for every request:
 1. checks the AWS Signature Version 4 (an Authorization header or a
    presigned query string) with its own implementation below, written from
    the AWS documentation independently of the C signer, and the body's
-   SHA-256 when x-amz-content-sha256 carries one; a mismatch is answered
-   with 403 SignatureDoesNotMatch or 400 XAmzContentSHA256Mismatch;
+   SHA-256 when x-amz-content-sha256 carries one.  A mismatch gets 403
+   SignatureDoesNotMatch or 400 XAmzContentSHA256Mismatch;
 2. optionally answers RequestTimeTooSkewed when the request time is more
    than 15 minutes away from its own clock, which can be set ahead with
    --skew-seconds;

@@ -1,7 +1,7 @@
 /*
  * s3_tool.c - a command-line driver of the S3 back end for the tests in
  * tests/s3/ and the benchmark in bench/.  Each command opens the store
- * given as URL, runs one operation and prints its result on stdout; on
+ * given as URL, runs one operation and prints its result on stdout.  On
  * failure it prints the error on stderr and exits with status 1.  With
  * --presigned the store holds no credentials: a presign callback signs
  * each request with credentials loaded by the tool, as hoistd would.

@@ -303,8 +303,8 @@ class S3Test(unittest.TestCase):
                    self.path('restore'))
         self.assertEqual(res.returncode, 1)
         self.assertIn('not_found', res.stderr)
-        # s3rver 3.7.1 answers ListMultipartUploads with 501, so the sweep
-        # can only be shown to ask and to report the refusal clearly.
+        # s3rver 3.7.1 returns 501 for ListMultipartUploads, so this only
+        # shows that the sweep sends the request and reports the error.
         res = tool('abort-stale', url, 'jobs/', '0')
         self.assertEqual(res.returncode, 1)
         self.assertIn('ListMultipartUploads', res.stderr)
