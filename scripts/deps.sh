@@ -8,6 +8,7 @@ packages=(
 	libevent-dev libjansson-dev libfyaml-dev libsqlite3-dev
 	libcurl4-openssl-dev libssl-dev libcmocka-dev
 	python3 python3-numpy wamerican locales procps
+	python3-botocore awscli rclone
 )
 
 missing=()
