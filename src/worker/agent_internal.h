@@ -23,8 +23,9 @@
 	hoist_log((level), "job=%s attempt=%d " fmt,			\
 		  (agent)->job.job_id, (agent)->job.attempt, ##__VA_ARGS__)
 
-/* A request blocks the loop for this long at most, so a heartbeat can
- * miss one tick of the default interval while hoistd hangs. */
+/* A request blocks the loop for this long at most.  hoistd asks the
+ * provider about a silent agent only after 15 s (its default
+ * --heartbeat-timeout-ms). */
 #define AGENT_REQUEST_TIMEOUT_MS 5000L
 #define AGENT_SCAN_INTERVAL_MS 1000
 #define AGENT_SHIP_INTERVAL_MS 2000
