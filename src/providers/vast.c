@@ -399,12 +399,46 @@ static void destroy_done(struct hoist_vast_op *op, const struct hoist_err *e)
 	hoist_vast_op_finish(op);
 }
 
+/*
+ * Reads the instance once before destroying it: an instance that was
+ * outbid, lost its host or exited counts against its machine, which the
+ * next rentals then skip.  The list of a tick sees that state only if it
+ * runs between the loss and the destroy, and hoistd destroys an instance
+ * as soon as its agent reports the SIGTERM.  A failed read only skips the
+ * count; the destroy goes on.
+ */
+static void on_destroy_read(void *arg,
+			    const struct hoist_vast_http_response *resp)
+{
+	struct hoist_vast_op *op = arg;
+	struct hoist_provider_instance instance;
+	struct hoist_err ignored = HOIST_ERR_INIT;
+	json_t *list = NULL;
+	const json_t *raw;
+	double machine;
+
+	if (hoist_vast_json_classify(resp) == HOIST_VAST_OK)
+		list = hoist_vast_json_instances(resp->json, &ignored);
+	raw = json_array_get(list, 0);
+	if (raw && hoist_vast_instance_convert(raw, &instance) == 0 &&
+	    instance.state == HOIST_PINST_LOST &&
+	    !hoist_vast_json_get_number(raw, "machine_id", &machine))
+		hoist_vast_offers_machine_failed(&op->vp->machines,
+						 (long long)machine,
+						 atoll(op->id),
+						 hoist_clock_now_ms());
+	json_decref(list);
+	if (hoist_vast_op_delete(op, op->id, destroy_done))
+		hoist_vast_op_finish(op);
+}
+
 static int vast_destroy(struct hoist_provider *provider, const char *id,
 			hoist_provider_instance_cb cb, void *arg,
 			struct hoist_err *err)
 {
 	struct hoist_vast_provider *vp = vast_of(provider);
 	struct hoist_vast_op *op;
+	char path[64];
 
 	if (check_id(id, err))
 		return -1;
@@ -412,7 +446,10 @@ static int vast_destroy(struct hoist_provider *provider, const char *id,
 	if (!op)
 		return -1;
 	op->instance_cb = cb;
-	if (hoist_vast_op_delete(op, id, destroy_done)) {
+	snprintf(op->id, sizeof(op->id), "%s", id);
+	snprintf(path, sizeof(path), "/api/v0/instances/%s/", id);
+	if (hoist_vast_op_send(op, "GET", path, NULL, NULL,
+			       HOIST_VAST_RETRY_RATE_LIMIT, on_destroy_read)) {
 		hoist_err_set(err, op->err.code, "%s", op->err.msg);
 		hoist_vast_op_discard(op);
 		return -1;

@@ -1411,6 +1411,33 @@ static void list_pages_and_filters(void **state)
 	assert_string_equal(res.list[22].offer, "machine-102");
 }
 
+/* An instance destroyed right after an outbid, before any list saw it
+ * stopped, still counts against its machine. */
+static void destroy_of_outbid_skips_machine(void **state)
+{
+	struct fixture *fx = *state;
+	struct fake *f = &fx->fake;
+	struct result res;
+	json_t *p = profile(NULL);
+
+	add_instance(f, 6011, LABEL,
+		     "{\"actual_status\": \"stopped\", \"is_bid\": true, "
+		     "\"cur_state\": \"stopped\", \"intended_status\": "
+		     "\"stopped\", \"next_state\": \"stopped\"}");
+	destroy(fx, "6011", &res);
+	assert_int_equal(res.err.code, HOIST_OK);
+	assert_int_equal(count_requests(f, "GET", "/api/v0/instances/6011/"),
+			 1);
+	assert_int_equal(count_requests(f, "DELETE", "/api/v0/instances/"), 1);
+
+	add_offer(f, 101, 11, "RTX 4090", 0.30, 0.2, 0.99);
+	add_offer(f, 102, 12, "RTX 4090", 0.35, 0.2, 0.99);
+	create(fx, p, NULL, &res);
+	assert_int_equal(res.err.code, HOIST_OK);
+	assert_string_equal(res.instance.offer, "102");
+	json_decref(p);
+}
+
 static void list_tolerates_null_instances(void **state)
 {
 	struct fixture *fx = *state;
@@ -1825,6 +1852,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(list_rejects_non_json, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(destroy_of_outbid_skips_machine,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(destroy_is_idempotent, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(show_start_stop_bid, setup,
