@@ -70,6 +70,15 @@ struct hoist_live_instance {
 	struct hoist_live_instance *next;
 };
 
+/* A destroyed instance whose charge hoistd has not read yet (billing.c). */
+struct hoist_unbilled_instance {
+	struct hoist_instance_record rec;
+	double charged_usd;		/* sum of its charges in the last read */
+	int64_t charged_until_ms;	/* latest end of those charges */
+	int charge_count;
+	struct hoist_unbilled_instance *next;
+};
+
 /* A token hoistd revoked, remembered so that a fenced agent's calls can be
  * logged with its job and attempt. */
 struct hoist_revoked_token {
@@ -107,6 +116,10 @@ struct hoist_daemon {
 	int list_inflight;
 	int64_t list_started_mono;
 	int64_t list_error_mono;	/* last logged list failure */
+	struct hoist_unbilled_instance *unbilled;
+	int billing_inflight;		/* a charges read is pending */
+	int64_t billing_next_mono;	/* no charges read before this */
+	int64_t billing_retry_ms;	/* pause after an incomplete read */
 	struct event *tick_event;
 	struct event *flush_event;
 	int stopping;
@@ -192,6 +205,15 @@ int hoist_attempts_report_exit(struct hoist_daemon *daemon,
 /* api.c */
 int hoist_api_start(struct hoist_daemon *daemon, const char *listen,
 		    struct hoist_err *err);
+
+/* billing.c: the provider's charge of each destroyed instance. */
+/* Adds rec, once destroyed, to the instances whose charge is read at the
+ * next tick; ignores instances of a provider without charges. */
+void hoist_billing_track(struct hoist_daemon *daemon,
+			 const struct hoist_instance_record *rec);
+/* Starts a read of the charges when instances wait for one. */
+void hoist_billing_tick(struct hoist_daemon *daemon);
+void hoist_billing_free(struct hoist_daemon *daemon);
 
 /* reconcile.c */
 void hoist_reconcile_tick(struct hoist_daemon *daemon);

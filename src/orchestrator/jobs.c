@@ -160,6 +160,8 @@ int hoist_jobs_put_instance(struct hoist_daemon *daemon,
 	if (rec->state == HOIST_INSTANCE_DESTROYED) {
 		struct hoist_live_instance **link = &daemon->instances;
 
+		hoist_billing_track(daemon, rec);
+
 		while (*link && *link != inst)
 			link = &(*link)->next;
 		if (*link) {
@@ -600,7 +602,7 @@ json_t *hoist_jobs_render_instance(const struct hoist_instance_record *rec,
 				   int64_t now_ms)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:f, "
-			 "s:o, s:o, s:f}",
+			 "s:o, s:o, s:f, s:o}",
 			 "id", rec->id, "provider", rec->provider,
 			 "label", rec->label, "job_id", rec->job_id,
 			 "attempt", rec->attempt,
@@ -609,7 +611,9 @@ json_t *hoist_jobs_render_instance(const struct hoist_instance_record *rec,
 			 "price_per_hour", rec->price_per_hour,
 			 "created_at", json_time(rec->created_at),
 			 "destroyed_at", json_time(rec->destroyed_at),
-			 "cost_usd", hoist_model_instance_cost(rec, now_ms));
+			 "cost_usd", hoist_model_instance_cost(rec, now_ms),
+			 "billed_usd", rec->billed ? json_real(rec->billed_usd) :
+			 json_null());
 }
 
 struct render_ctx {

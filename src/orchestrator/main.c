@@ -319,8 +319,10 @@ static int load_instance(const struct hoist_instance_record *rec, void *arg)
 	struct hoist_daemon *daemon = arg;
 	struct hoist_live_instance *inst;
 
-	if (rec->state == HOIST_INSTANCE_DESTROYED)
+	if (rec->state == HOIST_INSTANCE_DESTROYED) {
+		hoist_billing_track(daemon, rec);
 		return 0;
+	}
 	inst = calloc(1, sizeof(*inst));
 	if (!inst)
 		return 1;
@@ -335,6 +337,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	hoist_reconcile_tick(arg);
+	hoist_billing_tick(arg);
 }
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)
@@ -566,8 +569,11 @@ static void teardown(struct hoist_daemon *daemon)
 		event_free(daemon->flush_event);
 	if (daemon->http)
 		evhttp_free(daemon->http);
+	/* Closing the provider calls the pending charges callback, which
+	 * still uses the unbilled list. */
 	if (daemon->provider)
 		hoist_provider_close(daemon->provider);
+	hoist_billing_free(daemon);
 	if (daemon->artifacts)
 		hoist_artifact_close(daemon->artifacts);
 	hoist_jobs_free_all(daemon);

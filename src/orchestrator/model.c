@@ -114,6 +114,8 @@ double hoist_model_instance_cost(const struct hoist_instance_record *inst,
 	int64_t end_ms;
 	double cost;
 
+	if (inst && inst->billed)
+		return inst->billed_usd > 0.0 ? inst->billed_usd : 0.0;
 	if (!inst || inst->created_at == 0)
 		return 0.0;
 	end_ms = inst->destroyed_at != 0 ? inst->destroyed_at : now_ms;

@@ -95,6 +95,8 @@ struct hoist_instance_record {
 	double price_per_hour;		/* verified rate, USD */
 	int64_t created_at;
 	int64_t destroyed_at;		/* confirmed destruction */
+	int billed;			/* billed_usd is the provider's charge */
+	double billed_usd;		/* what the provider billed, USD */
 };
 
 /* The name functions return "unknown" for a value outside the enum. */
@@ -113,10 +115,10 @@ int hoist_model_job_state_is_final(int state);
  * NULL, so a second call is harmless. */
 void hoist_model_job_release(struct hoist_job_record *job);
 
-/* Returns the cost in USD of an instance from creation to destruction
- * (or to now_ms while it exists) at its verified rate.  Returns 0 when
- * created_at is unset or the rate is not positive, and never a negative
- * cost. */
+/* Returns the cost in USD of an instance: billed_usd once the provider's
+ * charge is known, else the estimate from creation to destruction (or to
+ * now_ms while it exists) at its verified rate.  The estimate is 0 when
+ * created_at is unset or the rate is not positive, and never negative. */
 double hoist_model_instance_cost(const struct hoist_instance_record *inst,
 				 int64_t now_ms);
 

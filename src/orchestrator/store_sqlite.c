@@ -118,6 +118,9 @@ static const char *const migrations[] = {
 	"  key TEXT PRIMARY KEY NOT NULL,"
 	"  value TEXT NOT NULL"
 	");",
+	/* Version 2: what the provider billed for an instance, NULL while
+	 * unknown. */
+	"ALTER TABLE instances ADD COLUMN billed_usd REAL;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -136,7 +139,7 @@ static const char *const migrations[] = {
 	"bytes, committed_at"
 #define INSTANCE_COLUMNS						\
 	"id, provider, label, job_id, attempt, state, offer, gpu_name, "\
-	"price_per_hour, created_at, destroyed_at"
+	"price_per_hour, created_at, destroyed_at, billed_usd"
 
 enum stmt_id {
 	STMT_BEGIN,
@@ -221,14 +224,15 @@ static const char *const stmt_sql[STMT_COUNT] = {
 
 	[STMT_PUT_INSTANCE] =
 	"INSERT INTO instances (" INSTANCE_COLUMNS ") "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
 	"ON CONFLICT (id) DO UPDATE SET provider = excluded.provider, "
 	"label = excluded.label, job_id = excluded.job_id, "
 	"attempt = excluded.attempt, state = excluded.state, "
 	"offer = excluded.offer, gpu_name = excluded.gpu_name, "
 	"price_per_hour = excluded.price_per_hour, "
 	"created_at = excluded.created_at, "
-	"destroyed_at = excluded.destroyed_at",
+	"destroyed_at = excluded.destroyed_at, "
+	"billed_usd = excluded.billed_usd",
 	[STMT_LIST_INSTANCES] =
 	"SELECT " INSTANCE_COLUMNS " FROM instances WHERE job_id = ?1 "
 	"ORDER BY created_at, id",
@@ -1137,6 +1141,12 @@ static int check_instance(const struct hoist_instance_record *inst,
 	    check_text(inst->gpu_name, sizeof(inst->gpu_name), 0, "gpu_name",
 		       err))
 		return -1;
+	/* !(x >= 0) also rejects NaN. */
+	if (inst->billed && !(inst->billed_usd >= 0.0 &&
+			      inst->billed_usd <= 1e9))
+		return hoist_err_set(err, HOIST_E_INVALID,
+				     "billed_usd %g is not an amount from 0 "
+				     "to 1e9 USD", inst->billed_usd);
 	return check_state(hoist_model_instance_state_name(inst->state),
 			   hoist_model_instance_state_parse, inst->state,
 			   "instance", err);
@@ -1156,6 +1166,10 @@ static void bind_instance(struct binder *b,
 	bind_double(b, inst->price_per_hour);
 	bind_optional(b, inst->created_at, 0);
 	bind_optional(b, inst->destroyed_at, 0);
+	if (inst->billed)
+		bind_double(b, inst->billed_usd);
+	else
+		keep_rc(b, sqlite3_bind_null(b->stmt, ++b->index));
 }
 
 static int read_instance(sqlite3_stmt *stmt,
@@ -1177,6 +1191,12 @@ static int read_instance(sqlite3_stmt *stmt,
 	out->price_per_hour = read_double(&r);
 	out->created_at = read_int64(&r, 0);
 	out->destroyed_at = read_int64(&r, 0);
+	if (sqlite3_column_type(stmt, r.column) == SQLITE_NULL) {
+		r.column++;
+	} else {
+		out->billed = 1;
+		out->billed_usd = read_double(&r);
+	}
 	return r.failed ? -1 : 0;
 }
 

@@ -236,6 +236,26 @@ static void test_cost_never_negative(void **state)
 	assert_near(hoist_model_instance_cost(NULL, 0), 0.0, 0.0);
 }
 
+static void test_cost_billed(void **state)
+{
+	struct hoist_instance_record inst =
+		make_instance(1790000000000, 1790000000000 + 7200000, 0.40);
+	struct hoist_instance_record negative =
+		make_instance(1790000000000, 1790000000000 + 7200000, 0.40);
+
+	(void)state;
+	/* The provider's charge replaces the 0.80 USD estimate. */
+	inst.billed = 1;
+	inst.billed_usd = 0.61;
+	assert_near(hoist_model_instance_cost(&inst, 0), 0.61, 1e-12);
+	/* A charge of 0 is a cost of 0, not a missing charge. */
+	inst.billed_usd = 0.0;
+	assert_near(hoist_model_instance_cost(&inst, 0), 0.0, 0.0);
+	negative.billed = 1;
+	negative.billed_usd = -1.0;
+	assert_near(hoist_model_instance_cost(&negative, 0), 0.0, 0.0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_cost_destroyed),
 		cmocka_unit_test(test_cost_running),
 		cmocka_unit_test(test_cost_never_negative),
+		cmocka_unit_test(test_cost_billed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -310,6 +310,8 @@ static void assert_instance_equal(const struct hoist_instance_record *got,
 	assert_true(got->price_per_hour == want->price_per_hour);
 	assert_int_equal(got->created_at, want->created_at);
 	assert_int_equal(got->destroyed_at, want->destroyed_at);
+	assert_int_equal(got->billed, want->billed);
+	assert_true(got->billed_usd == want->billed_usd);
 }
 
 /* ---- list collectors ---- */
@@ -751,6 +753,8 @@ static void test_instance_round_trip(void **state)
 	make_instance(&a, "local-1a2b3c4d", "j-77777777", 2000);
 	a.state = HOIST_INSTANCE_DESTROYED;
 	a.destroyed_at = 9000;
+	a.billed = 1;
+	a.billed_usd = 0.0123;
 	make_instance(&b, "local-5e6f7a8b", "j-77777777", 1000);
 
 	/* No job record is needed, and empty fields round-trip. */
@@ -902,7 +906,7 @@ static void test_wal_mode_and_header(void **state)
 
 	assert_string_equal(raw_text(db, "PRAGMA journal_mode", text,
 				     sizeof(text)), "wal");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
 	assert_int_equal(raw_int(db, "PRAGMA application_id"), 0x686f6973);
 	sqlite3_close(db);
 }
@@ -914,6 +918,36 @@ static void test_file_is_private(void **state)
 
 	assert_int_equal(stat(fx->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+/* A version 1 file gains instances.billed_usd, and its rows read back as
+ * not billed. */
+static void test_version_1_migrated(void **state)
+{
+	struct fixture *fx = *state;
+	struct hoist_err err = HOIST_ERR_INIT;
+	struct hoist_instance_record inst;
+	struct collected all = { 0 };
+	sqlite3 *db;
+
+	make_instance(&inst, "vast-20000001", "j-99999999", 1000);
+	assert_ok(fx->store->ops->put_instance(fx->store, &inst, &err), &err);
+	hoist_store_close(fx->store);
+	fx->store = NULL;
+	db = raw_open(fx->path);
+	raw_exec(db, "ALTER TABLE instances DROP COLUMN billed_usd");
+	raw_exec(db, "PRAGMA user_version = 1");
+	sqlite3_close(db);
+
+	assert_ok(hoist_store_sqlite_open(fx->path, &fx->store, &err), &err);
+	assert_ok(fx->store->ops->list_instances(fx->store, NULL,
+						 collect_instance, &all, &err),
+		  &err);
+	assert_int_equal(all.count, 1);
+	assert_instance_equal(&all.instances[0], &inst);
+	db = raw_open(fx->path);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+	sqlite3_close(db);
 }
 
 static void test_newer_schema_rejected(void **state)
@@ -1357,6 +1391,7 @@ int main(void)
 		STORE_TEST(test_reopen_keeps_everything),
 		STORE_TEST(test_wal_mode_and_header),
 		STORE_TEST(test_file_is_private),
+		STORE_TEST(test_version_1_migrated),
 		STORE_TEST(test_newer_schema_rejected),
 		STORE_TEST(test_foreign_file_rejected),
 		STORE_TEST(test_open_missing_folder),
