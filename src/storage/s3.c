@@ -973,7 +973,8 @@ int hoist_s3_presign(const struct hoist_s3_config *cfg,
 	rc = 0;
 out:
 	hoist_buf_release(&path);
-	OPENSSL_cleanse(signed_query.data, signed_query.cap);
+	if (signed_query.data)
+		OPENSSL_cleanse(signed_query.data, signed_query.cap);
 	hoist_buf_release(&signed_query);
 	return rc;
 }

@@ -382,7 +382,8 @@ int s3_sigv4_presign_query(const struct s3_sign_request *req,
 			      "out of memory presigning a request");
 		goto out;
 	}
-	memcpy(query, req->query, req->nquery * sizeof(*query));
+	if (req->nquery)
+		memcpy(query, req->query, req->nquery * sizeof(*query));
 	n = req->nquery;
 
 	/* X-Amz-SignedHeaders is part of the signed query, so a first

@@ -31,9 +31,10 @@ SECRETS = (ACCESS_KEY, SECRET_KEY, SESSION_TOKEN)
 BUCKET = 'hoist-test'
 REGION = 'eu-west-3'
 
-# Scratch files (logs, data) of a test run stay here until the run ends.
-LOG_DIR = os.environ.get('HOIST_S3_LOG_DIR') or tempfile.mkdtemp(
-    prefix='hoist-s3-logs-')
+# The logs of a test run stay here until the run ends; Servers and tool()
+# create the folder.
+LOG_DIR = os.environ.get('HOIST_S3_LOG_DIR') or os.path.join(
+    tempfile.gettempdir(), 'hoist-s3-logs-%d' % os.getpid())
 
 
 def free_port():
@@ -91,6 +92,7 @@ class Servers:
 
     def __init__(self, name, skew_seconds=0, fault_config=None):
         self.name = name
+        os.makedirs(LOG_DIR, exist_ok=True)
         self.data = tempfile.mkdtemp(prefix='hoist-s3rver-')
         self.s3rver_port = free_port()
         self.procs = []
@@ -200,6 +202,7 @@ def tool(*args, env=None, timeout=600):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env or tool_env())
     out, err = proc.communicate(timeout=timeout)
+    os.makedirs(LOG_DIR, exist_ok=True)
     out = out.decode('utf-8', 'replace')
     err = err.decode('utf-8', 'replace')
     with open(os.path.join(LOG_DIR, 'tool.log'), 'a') as log:
