@@ -84,5 +84,7 @@ int hoist_cli_cmd_cancel(int argc, char **argv);
 int hoist_cli_cmd_logs(int argc, char **argv);		/* cmd_logs.c */
 int hoist_cli_cmd_instances(int argc, char **argv);	/* cmd_instances.c */
 int hoist_cli_cmd_daemon(int argc, char **argv);	/* cmd_daemon.c */
+int hoist_cli_cmd_offers(int argc, char **argv);	/* cmd_offers.c */
+int hoist_cli_cmd_sim(int argc, char **argv);		/* cmd_sim.c */
 
 #endif

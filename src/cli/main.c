@@ -28,6 +28,10 @@ static const struct command commands[] = {
 	  "list instances, preempt one, or inject a fault" },
 	{ "daemon", hoist_cli_cmd_daemon,
 	  "show whether hoistd runs, or stop it" },
+	{ "offers", hoist_cli_cmd_offers,
+	  "list the marketplace offers that a GPU profile would rent" },
+	{ "sim", hoist_cli_cmd_sim,
+	  "run a simulator of the Vast.ai API for tests" },
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
@@ -52,6 +56,7 @@ static void print_help(void)
 	       "               $HOIST_HOME/admin.token)\n"
 	       "  HOIST_CONFIG_DIR  the folder of gpu_profiles.yaml for "
 	       "'hoist run'\n"
+	       "                    and 'hoist offers'\n"
 	       "  HOIST_BIN_DIR     the folder of the hoistd executable\n"
 	       "  HOIST_POLL_INTERVAL_MS  the poll period of 'run' and "
 	       "'logs -f' (1000)\n"
