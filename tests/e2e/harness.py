@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.request
 
 SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -226,6 +227,128 @@ def loss_curve(text):
 class HoistTestCase(unittest.TestCase):
     def start_hoist(self, extra_args=()):
         hoist = Hoist(self, extra_args)
+        self.addCleanup(hoist.cleanup)
+        hoist.start()
+        return hoist
+
+
+# --- hoistd on the vast provider against "hoist sim" ---------------------
+
+# Instances boot in two seconds and a held ("timeout") reply outlasts the
+# provider's request timeout by a little, so faults cost seconds, not the
+# minutes they cost on Vast.ai.
+SIM_FAST_SETTINGS = [
+    "--boot-delay", "1",
+    "--load-delay", "1",
+    "--kill-grace", "5",
+    "--slow-seconds", "1",
+    "--hold-seconds", "4",
+]
+VAST_FAST_SETTINGS = [
+    "--vast-poll-ms", "300",
+    "--vast-timeout-ms", "2500",
+    "--vast-image", "hoist-worker:e2e",
+]
+
+
+class Simulator:
+    """A "hoist sim" on a free loopback port with its admin API."""
+
+    def __init__(self, extra_args=()):
+        self.home = tempfile.mkdtemp(prefix="hoist-e2e-sim-")
+        self.api_key = "e2e-" + os.urandom(8).hex()
+        self.extra_args = list(extra_args)
+        self.url = None
+        self.proc = None
+        self.out_path = os.path.join(self.home, "sim.out")
+        self.log_path = os.path.join(self.home, "sim.log")
+
+    def start(self):
+        with open(self.out_path, "wb") as out, \
+                open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [HOIST, "sim", "--listen", "127.0.0.1:0",
+                 "--api-key", self.api_key,
+                 "--state-dir", os.path.join(self.home, "instances")] +
+                SIM_FAST_SETTINGS + self.extra_args,
+                stdout=out, stderr=log)
+        self.url = wait_for(self.listening_url, 15,
+                            "hoist sim to print its URL")
+
+    def listening_url(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("hoist sim exited with %s; log:\n%s"
+                                 % (self.proc.returncode, self.log()))
+        with open(self.out_path, errors="replace") as f:
+            match = re.search(r"listening on (http://\S+)", f.read())
+        return match.group(1) if match else None
+
+    def admin(self, method, path, body=None):
+        """Calls the admin API and returns the decoded JSON reply."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method,
+            headers={"Authorization": "Bearer " + self.api_key,
+                     "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return json.loads(reply.read())
+
+    def state(self):
+        return self.admin("GET", "/admin/state")
+
+    def event(self, name, **fields):
+        fields["event"] = name
+        return self.admin("POST", "/admin/events", fields)
+
+    def set_faults(self, **fields):
+        return self.admin("POST", "/admin/faults", fields)
+
+    def instances(self, label_part=""):
+        """Returns every instance record whose label contains label_part,
+        destroyed ones too, by id."""
+        return {inst["id"]: inst for inst in self.state()["instances"]
+                if label_part in (inst["label"] or "")}
+
+    def live_instances(self, label_part=""):
+        return [inst for inst in self.instances(label_part).values()
+                if inst["actual_status"] != "destroyed"]
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def cleanup(self):
+        self.stop()
+        if os.environ.get("HOIST_KEEP_TEST_HOME"):
+            return
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+class VastHoistTestCase(HoistTestCase):
+    """Runs hoistd with --provider vast against its own simulator."""
+
+    def start_sim(self, extra_args=()):
+        sim = Simulator(extra_args)
+        self.addCleanup(sim.cleanup)
+        sim.start()
+        return sim
+
+    def start_vast_hoist(self, sim, extra_args=()):
+        hoist = Hoist(self, ["--provider", "vast", "--vast-url", sim.url] +
+                      VAST_FAST_SETTINGS + list(extra_args))
+        hoist.env["VAST_API_KEY"] = sim.api_key
         self.addCleanup(hoist.cleanup)
         hoist.start()
         return hoist
