@@ -660,7 +660,7 @@ static void run_events(struct hoist_agent *agent, int64_t until_ms,
 		wake = min64(wake, agent->next_scan_ms);
 	if (work & WORK_SHIP)
 		wake = min64(wake, agent->next_ship_ms);
-	if (agent->stopping && !agent->killed)
+	if (agent->stopping && !agent->killed && !agent->child_reaped)
 		wake = min64(wake, agent->kill_at_ms);
 	if (hoist_transfer_active(&agent->transfer) &&
 	    agent->transfer_deadline_ms != 0)
@@ -685,7 +685,10 @@ static void run_events(struct hoist_agent *agent, int64_t until_ms,
 	check_transfer(agent);
 
 	now = hoist_clock_mono_ms();
-	if (agent->stopping && !agent->killed && now >= agent->kill_at_ms) {
+	/* After the command was reaped its process group id may be reused,
+	 * and the final upload can outlast the SIGKILL deadline. */
+	if (agent->stopping && !agent->killed && !agent->child_reaped &&
+	    now >= agent->kill_at_ms) {
 		agent->killed = 1;
 		hoist_child_signal_group(&agent->child, SIGKILL);
 		agent_log(HOIST_LOG_WARN, agent, "the command did not exit in "

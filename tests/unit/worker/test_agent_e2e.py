@@ -348,10 +348,12 @@ class AgentTest(unittest.TestCase):
     def test_sigterm_lets_upload_finish(self):
         self.start(self.assignment(["--steps", "100000", "--sleep", "0.05",
                                     "--checkpoint-every", "20"],
-                                   grace_seconds=10),
-                   extra_env=self.slow_transfer_env(2))
+                                   grace_seconds=9),
+                   extra_env=self.slow_transfer_env(3.5))
         # SIGTERM while step 20 uploads and the command is past step 20,
-        # so that its final checkpoint is a new one.
+        # so that its final checkpoint is a new one.  The command's SIGKILL
+        # deadline (6 s) passes during the final upload, which ends before
+        # the transfers' deadline (8 s).
         self.assertTrue(self.fake.wait_for(lambda: self.upload_pids(), 30))
         self.assertTrue(self.fake.wait_for(
             lambda: (self.fake.bodies("/v1/agent/heartbeat")[-1]["step"]
@@ -372,6 +374,8 @@ class AgentTest(unittest.TestCase):
         report = self.exit_reports()[0]
         self.assertTrue(report["preempted"])
         self.assertEqual(report["last_step"], commits[1]["step"])
+        self.assertEqual(report["exit_code"], 0)
+        self.assertNotIn("sent SIGKILL", self.agent_log)
         paths = self.fake.paths()
         last_commit = max(i for i, path in enumerate(paths)
                           if path == "/v1/agent/checkpoints")
