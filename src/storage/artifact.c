@@ -10,8 +10,9 @@
 
 #include "storage/digest.h"
 #include "storage/file_store.h"
+#include "storage/s3.h"
 
-#define ACCEPTED_FORMS "file:///absolute/folder"
+#define ACCEPTED_FORMS "file:///absolute/folder or s3://bucket/prefix"
 /* Keys deleted per listing round of hoist_artifact_remove_prefix(). */
 #define REMOVE_BATCH 1024
 
@@ -58,10 +59,7 @@ int hoist_artifact_open(const char *url, struct hoist_artifact_store **out,
 		return hoist_file_store_open(path, url, out, err);
 	}
 	if (strncasecmp(url, "s3://", 5) == 0)
-		return hoist_err_set(err, HOIST_E_INVALID,
-				     "artifact store URL '%s': S3 is not built "
-				     "in yet; the accepted form is "
-				     ACCEPTED_FORMS, url);
+		return hoist_s3_open(url, out, err);
 	scheme_end = strstr(url, "://");
 	if (scheme_end)
 		return hoist_err_set(err, HOIST_E_INVALID,
