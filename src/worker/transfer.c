@@ -94,6 +94,8 @@ static void run_child(const char *program, char *const *envp,
 	    dup2(result_fd, STDOUT_FILENO) < 0)
 		_exit(127);
 	execve(program, argv, envp);
+	if (!program)
+		_exit(127);
 	n = snprintf(line, sizeof(line), "{\"ok\":false,\"error\":\"cannot "
 		     "execute '%.300s': %s\"}\n", program, strerror(errno));
 	if (n > 0 && (size_t)n < sizeof(line) && !strpbrk(program, "\"\\"))
