@@ -550,7 +550,7 @@ static json_t *build_assignment(struct hoist_daemon *daemon,
 		(json_int_t)hoist_jobs_spec_int(spec, "checkpoint",
 						"interval_seconds", 600),
 		"heartbeat_interval_ms", daemon->settings.heartbeat_interval_ms,
-		"storage_url", daemon->storage_url,
+		"storage_url", hoist_presign_agent_storage_url(daemon),
 		"resume", resume);
 }
 
@@ -716,6 +716,24 @@ static void handle_agent_logs(struct api_call *call)
 	reply_json(call->req, 200, json_pack("{s:I}", "next_offset", offset));
 }
 
+static void handle_agent_presign(struct api_call *call)
+{
+	struct hoist_err err = HOIST_ERR_INIT;
+	json_t *reply = NULL;
+	int forbidden = 0;
+
+	if (hoist_presign_request(call->daemon, call->live, call->body,
+				  &reply, &forbidden, &err)) {
+		if (forbidden)
+			reply_error(call->req, 403, "forbidden", "%s",
+				    err.msg);
+		else
+			reply_err(call->req, &err);
+		return;
+	}
+	reply_json(call->req, 200, reply);
+}
+
 static void handle_agent_exit(struct api_call *call)
 {
 	struct hoist_err err = HOIST_ERR_INIT;
@@ -767,6 +785,8 @@ static const struct api_route routes[] = {
 	  handle_agent_checkpoint },
 	{ EVHTTP_REQ_POST, "/v1/agent/logs", AUTH_AGENT, handle_agent_logs },
 	{ EVHTTP_REQ_POST, "/v1/agent/exit", AUTH_AGENT, handle_agent_exit },
+	{ EVHTTP_REQ_POST, "/v1/agent/presign", AUTH_AGENT,
+	  handle_agent_presign },
 };
 
 /* Matches path against pattern; stores the "*" segment in id (size idlen).

@@ -97,6 +97,7 @@ struct hoist_daemon {
 	struct hoist_store *store;
 	struct hoist_provider *provider;
 	struct hoist_artifact_store *artifacts;
+	struct hoist_presigner *presigner;	/* NULL unless s3:// storage */
 	struct hoist_daemon_settings settings;
 
 	char home[2048];			/* shorter than PATH_MAX, so file names fit */
@@ -214,6 +215,32 @@ void hoist_billing_track(struct hoist_daemon *daemon,
 /* Starts a read of the charges when instances wait for one. */
 void hoist_billing_tick(struct hoist_daemon *daemon);
 void hoist_billing_free(struct hoist_daemon *daemon);
+
+/* presign.c: presigned S3 URLs for agents, stale multipart uploads. */
+struct hoist_presigner;
+/* Loads the credentials and prepares the agents' storage URL when the
+ * artifact store is S3; does nothing for other stores. */
+int hoist_presign_init(struct hoist_daemon *daemon, struct hoist_err *err);
+void hoist_presign_release(struct hoist_daemon *daemon);
+/* Returns the storage_url of assignments: "hoist-presigned:s3://..." for
+ * S3, else the store's own URL.  Owned by daemon. */
+const char *hoist_presign_agent_storage_url(const struct hoist_daemon *daemon);
+/*
+ * Presigns the request that body describes ({"method", "key", "query"})
+ * for live's agent.  Returns 0 with *reply set to {"url", "expires_in"}
+ * (owned by the caller), or -1 with err set; *forbidden is 1 when the
+ * request reaches outside "jobs/<job>/" (logged with the job id).
+ */
+int hoist_presign_request(struct hoist_daemon *daemon,
+			  struct hoist_live_job *live, const json_t *body,
+			  json_t **reply, int *forbidden,
+			  struct hoist_err *err);
+/* Aborts the multipart uploads under "jobs/<job_id>/" that started at
+ * least min_age_s seconds ago; logs failures. */
+void hoist_presign_abort_stale(struct hoist_daemon *daemon,
+			       const char *job_id, int64_t min_age_s);
+/* Runs the periodic sweep of stale uploads of the live jobs. */
+void hoist_presign_tick(struct hoist_daemon *daemon);
 
 /* reconcile.c */
 void hoist_reconcile_tick(struct hoist_daemon *daemon);

@@ -433,6 +433,9 @@ int hoist_jobs_end_attempt(struct hoist_daemon *daemon,
 		       "last_step=%lld", live->job.id, attempt->number, reason,
 		       attempt->instance_id[0] ? attempt->instance_id : "-",
 		       (long long)attempt->last_step);
+	/* The token is revoked, so no part of this attempt's uploads can
+	 * complete any more: abort them all, whatever their age. */
+	hoist_presign_abort_stale(daemon, live->job.id, 0);
 
 	inst = attempt->instance_id[0] ?
 	       hoist_jobs_find_instance(daemon, attempt->instance_id) : NULL;

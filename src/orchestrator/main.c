@@ -338,6 +338,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	hoist_reconcile_tick(arg);
 	hoist_billing_tick(arg);
+	hoist_presign_tick(arg);
 }
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)
@@ -525,7 +526,8 @@ static int setup(struct hoist_daemon *daemon, struct options *opts,
 	else
 		snprintf(daemon->storage_url, sizeof(daemon->storage_url),
 			 "file://%s/artifacts", daemon->home);
-	if (hoist_artifact_open(daemon->storage_url, &daemon->artifacts, err))
+	if (hoist_artifact_open(daemon->storage_url, &daemon->artifacts, err) ||
+	    hoist_presign_init(daemon, err))
 		return -1;
 
 	if (open_provider(daemon, opts, err))
@@ -574,6 +576,7 @@ static void teardown(struct hoist_daemon *daemon)
 	if (daemon->provider)
 		hoist_provider_close(daemon->provider);
 	hoist_billing_free(daemon);
+	hoist_presign_release(daemon);
 	if (daemon->artifacts)
 		hoist_artifact_close(daemon->artifacts);
 	hoist_jobs_free_all(daemon);

@@ -738,6 +738,16 @@ static int run_setup_transfer(struct hoist_agent *agent,
 	return 1;
 }
 
+void hoist_agent_presign_fields(struct hoist_agent *agent,
+				struct hoist_transfer_request *req)
+{
+	if (strncmp(req->storage_url, HOIST_TRANSFER_PRESIGNED,
+		    strlen(HOIST_TRANSFER_PRESIGNED)) != 0)
+		return;
+	req->orchestrator_url = agent->client.base_url;
+	req->token = agent->client.token;
+}
+
 /* Opens the artifact store once in hoist-transfer, so that a bad
  * storage_url fails the attempt now instead of every upload later. */
 static int check_store(struct hoist_agent *agent, struct hoist_err *err)
@@ -750,6 +760,7 @@ static int check_store(struct hoist_agent *agent, struct hoist_err *err)
 	req.storage_url = agent->job.storage_url;
 	req.job_id = agent->job.job_id;
 	req.attempt = agent->job.attempt;
+	hoist_agent_presign_fields(agent, &req);
 	agent->next_heartbeat_ms = hoist_clock_mono_ms() +
 				   agent->job.heartbeat_interval_ms;
 	rc = run_setup_transfer(agent, &req, err);
@@ -776,6 +787,7 @@ static int restore(struct hoist_agent *agent, struct hoist_err *err)
 	req.dir = agent->resume_dir;
 	req.manifest_key = resume->manifest_key;
 	req.manifest_sha256 = resume->manifest_sha256;
+	hoist_agent_presign_fields(agent, &req);
 
 	agent_log(HOIST_LOG_INFO, agent, "restoring step %lld from %s",
 		  (long long)resume->step, resume->manifest_key);

@@ -117,6 +117,10 @@ void hoist_agent_note_failure(struct hoist_agent *agent, const char *what,
 /* Returns the state reported in heartbeats: "restoring", "running",
  * "stopping" or "uploading" (a transfer runs, or the command exited). */
 const char *hoist_agent_state(const struct hoist_agent *agent);
+/* Adds the orchestrator URL and the attempt token to req when its store is
+ * presigned by hoistd, so that hoist-transfer can ask for the URLs. */
+void hoist_agent_presign_fields(struct hoist_agent *agent,
+				struct hoist_transfer_request *req);
 
 /* Posts a heartbeat with the state, the last step and metrics.  A "stop"
  * action starts stopping the command. */

@@ -232,6 +232,7 @@ static int start_upload(struct hoist_agent *agent, int64_t step)
 	req.attempt = agent->job.attempt;
 	req.step = step;
 	req.dir = dir;
+	hoist_agent_presign_fields(agent, &req);
 	if (hoist_transfer_start(&agent->transfer, agent->transfer_program,
 				 &req, agent->transfer_env, &agent->orig_mask,
 				 &err)) {

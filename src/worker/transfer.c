@@ -173,6 +173,9 @@ out:
 		if (result_pipe[i] >= 0)
 			close(result_pipe[i]);
 	}
+	/* The request may carry the attempt token. */
+	if (request.data)
+		explicit_bzero(request.data, request.cap);
 	hoist_buf_release(&request);
 	return rc;
 }

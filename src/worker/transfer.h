@@ -25,6 +25,11 @@
  *
  * A check opens the store the way an upload would, so that a bad
  * storage_url fails the attempt at its start instead of at every upload.
+ *
+ * A storage_url "hoist-presigned:s3://..." names an S3 store whose
+ * requests hoistd presigns: the request then also carries
+ * "orchestrator_url" and the attempt "token", which reach the child only
+ * through this pipe, never through its argv or environment.
  */
 #ifndef HOIST_TRANSFER_H
 #define HOIST_TRANSFER_H
@@ -63,7 +68,12 @@ struct hoist_transfer_request {
 				 * NULL for a check */
 	const char *manifest_key;	/* restore only */
 	const char *manifest_sha256;	/* restore only, "" skips the check */
+	const char *orchestrator_url;	/* presigned storage only, else NULL */
+	const char *token;		/* presigned storage only, else NULL */
 };
+
+/* The storage_url prefix of a store whose requests hoistd presigns. */
+#define HOIST_TRANSFER_PRESIGNED "hoist-presigned:"
 
 /* A parsed request; the strings point into doc. */
 struct hoist_transfer_request_doc {

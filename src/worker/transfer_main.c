@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/http.h"
 #include "common/log.h"
 #include "storage/artifact.h"
 #include "storage/checkpoint.h"
+#include "storage/s3.h"
 #include "worker/transfer.h"
 
 #ifndef HOIST_VERSION
@@ -72,6 +74,114 @@ static int read_request(struct hoist_buf *buf, struct hoist_err *err)
 	}
 }
 
+/* Tries of one presign call when hoistd does not respond or fails with a
+ * 5xx status, and the pause between them. */
+#define PRESIGN_TRIES 5
+#define PRESIGN_RETRY_MS 1000
+
+/* The source of presigned URLs: hoistd's agent endpoint. */
+struct presign_source {
+	char endpoint[1100];		/* orchestrator URL + /v1/agent/presign */
+	const char *token;		/* the attempt token */
+};
+
+static json_t *presign_body(const char *method, const char *key,
+			    const struct hoist_s3_param *query, size_t nquery)
+{
+	json_t *params = json_object();
+	json_t *body;
+
+	for (size_t i = 0; params && i < nquery; i++)
+		if (json_object_set_new(params, query[i].name,
+					json_string(query[i].value ?
+						    query[i].value : ""))) {
+			json_decref(params);
+			params = NULL;
+		}
+	if (!params)
+		return NULL;
+	body = json_pack("{s:s, s:o, s:o}", "method", method, "key",
+			 key ? json_string(key) : json_null(), "query",
+			 params);
+	return body;
+}
+
+/* The presign callback of the S3 store: requests the URL of one
+ * request from hoistd.  The URL is never logged nor part of an error. */
+static int presign_from_hoistd(void *arg, const char *method,
+			       const char *key,
+			       const struct hoist_s3_param *query,
+			       size_t nquery, char *url, size_t urllen,
+			       struct hoist_err *err)
+{
+	const struct presign_source *source = arg;
+	struct hoist_http_request request = {
+		.method = "POST",
+		.url = source->endpoint,
+		.bearer = source->token,
+		.timeout_ms = 30000,
+	};
+	json_t *reply = NULL;
+	const char *signed_url;
+	long status = 0;
+	int rc = -1;
+
+	request.body = presign_body(method, key, query, nquery);
+	if (!request.body)
+		return hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
+	for (int attempt = 1;; attempt++) {
+		struct hoist_err call_err = HOIST_ERR_INIT;
+
+		if (hoist_http_json(&request, &reply, &status, &call_err) == 0)
+			break;
+		if ((status != 0 && status < 500) || attempt == PRESIGN_TRIES) {
+			hoist_err_set(err, call_err.code, "hoistd did not "
+				      "presign %s %s: %s", method,
+				      key ? key : "(bucket)", call_err.msg);
+			goto out;
+		}
+		hoist_log_warn("presigning %s %s failed (try %d of %d), "
+			       "retrying: %s", method, key ? key : "(bucket)",
+			       attempt, PRESIGN_TRIES, call_err.msg);
+		usleep(PRESIGN_RETRY_MS * 1000);
+	}
+	signed_url = json_string_value(json_object_get(reply, "url"));
+	if (!signed_url || strlen(signed_url) >= urllen) {
+		hoist_err_set(err, HOIST_E_HTTP, "hoistd's presign reply for "
+			      "%s %s has no usable 'url'", method,
+			      key ? key : "(bucket)");
+		goto out;
+	}
+	memcpy(url, signed_url, strlen(signed_url) + 1);
+	rc = 0;
+out:
+	json_decref(reply);
+	json_decref(request.body);
+	return rc;
+}
+
+static int open_store(const struct hoist_transfer_request *req,
+		      struct presign_source *source,
+		      struct hoist_artifact_store **store,
+		      struct hoist_err *err)
+{
+	size_t skip = strlen(HOIST_TRANSFER_PRESIGNED);
+
+	if (strncmp(req->storage_url, HOIST_TRANSFER_PRESIGNED, skip) != 0)
+		return hoist_artifact_open(req->storage_url, store, err);
+	if ((size_t)snprintf(source->endpoint, sizeof(source->endpoint),
+			     "%s/v1/agent/presign", req->orchestrator_url) >=
+	    sizeof(source->endpoint))
+		return hoist_err_set(err, HOIST_E_INVALID, "orchestrator URL "
+				     "'%.200s' is too long",
+				     req->orchestrator_url);
+	source->token = req->token;
+	if (hoist_http_global_init(err))
+		return -1;
+	return hoist_s3_open_presigned(req->storage_url + skip,
+				       presign_from_hoistd, source, store, err);
+}
+
 static int upload(struct hoist_artifact_store *store,
 		  const struct hoist_transfer_request *req,
 		  struct hoist_transfer_result *result, struct hoist_err *err)
@@ -119,10 +229,11 @@ static int run(const struct hoist_transfer_request *req,
 	       struct hoist_transfer_result *result, struct hoist_err *err)
 {
 	struct hoist_artifact_store *store = NULL;
+	struct presign_source source = { .token = NULL };
 	int64_t started = hoist_clock_mono_ms();
 	int rc;
 
-	if (hoist_artifact_open(req->storage_url, &store, err))
+	if (open_store(req, &source, &store, err))
 		return -1;
 	if (req->op == HOIST_TRANSFER_UPLOAD)
 		rc = upload(store, req, result, err);

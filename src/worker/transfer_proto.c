@@ -10,6 +10,7 @@
 #define JOB_ID_MAX 63
 #define STORAGE_URL_MAX 1023
 #define DIR_MAX 4095
+#define TOKEN_MAX 400
 
 static const char *op_name(enum hoist_transfer_op op)
 {
@@ -66,6 +67,13 @@ int hoist_transfer_request_format(const struct hoist_transfer_request *req,
 	     json_object_set_new(doc, "manifest_sha256",
 				 json_string(req->manifest_sha256 ?
 					     req->manifest_sha256 : "")))) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	if (doc && req->orchestrator_url && req->token &&
+	    (json_object_set_new(doc, "orchestrator_url",
+				 json_string(req->orchestrator_url)) ||
+	     json_object_set_new(doc, "token", json_string(req->token)))) {
 		json_decref(doc);
 		doc = NULL;
 	}
@@ -167,6 +175,16 @@ int hoist_transfer_request_parse(const char *text, size_t len,
 	if (get_integer(out->doc, "step", 0, INT64_MAX, &value, err))
 		goto fail;
 	req->step = value;
+	if (strncmp(req->storage_url, HOIST_TRANSFER_PRESIGNED,
+		    strlen(HOIST_TRANSFER_PRESIGNED)) == 0) {
+		req->orchestrator_url = get_string(out->doc,
+						   "orchestrator_url",
+						   STORAGE_URL_MAX, 0, err);
+		req->token = get_string(out->doc, "token", TOKEN_MAX, 0,
+					err);
+		if (!req->orchestrator_url || !req->token)
+			goto fail;
+	}
 	if (req->op == HOIST_TRANSFER_CHECK)
 		return 0;
 
