@@ -315,6 +315,17 @@ static void on_search(void *arg, const struct hoist_vast_http_response *resp)
 		create_fail(op, 0);
 		return;
 	}
+	/* A reply without "offers" is a failed search, not an empty one,
+	 * which hoistd would end the job for as no_offer. */
+	if (!json_is_object(resp->json) ||
+	    !json_object_get(resp->json, "offers")) {
+		hoist_err_set(&op->err, HOIST_E_PROVIDER,
+			      "cannot search Vast.ai offers: HTTP %ld with a "
+			      "body that has no \"offers\"%s", resp->status,
+			      resp->json ? "" : " (not JSON)");
+		create_fail(op, 0);
+		return;
+	}
 	json_decref(c->offers);
 	free(c->candidates);
 	c->candidates = NULL;

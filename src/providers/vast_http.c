@@ -47,6 +47,7 @@ struct http_call {
 	char path[512];
 	char *payload;
 	struct hoist_buf body;
+	json_t *json;		/* body parsed as JSON, or NULL */
 	int retry_policy;
 	int tries;
 	int deliver;		/* the timer delivers instead of retrying */
@@ -133,6 +134,7 @@ static void call_free(struct http_call *call)
 	}
 	free(call->payload);
 	hoist_buf_release(&call->body);
+	json_decref(call->json);
 	free(call);
 }
 
@@ -159,6 +161,12 @@ static int should_retry(const struct http_call *call)
 	if (call->status == 502 || call->status == 503 ||
 	    call->status == 504)
 		return call->retry_policy == HOIST_VAST_RETRY_ALL;
+	/* A success whose body does not parse was cut or garbled on the way,
+	 * like a reset connection.  Read as a missing field, it would pass
+	 * for an empty result, such as a search without offers. */
+	if (call->status >= 200 && call->status < 300 &&
+	    call->body.len > 0 && !call->json)
+		return call->retry_policy == HOIST_VAST_RETRY_ALL;
 	return 0;
 }
 
@@ -168,7 +176,6 @@ static void deliver(struct http_call *call)
 {
 	struct hoist_vast_http_response resp;
 	char msg[CURL_ERROR_SIZE + 64];
-	json_error_t jerr;
 
 	call_unlink(call);
 	memset(&resp, 0, sizeof(resp));
@@ -193,9 +200,8 @@ static void deliver(struct http_call *call)
 		resp.body_len = 0;
 	} else {
 		resp.status = call->status;
-		if (call->body.len > 0)
-			resp.json = json_loadb(call->body.data, call->body.len,
-					       JSON_DECODE_ANY, &jerr);
+		resp.json = call->json;
+		call->json = NULL;
 	}
 	/* The callback may free the client: touch only the call after it. */
 	call->cb(call->arg, &resp);
@@ -249,9 +255,16 @@ static void call_done(struct http_call *call, CURLcode result)
 
 	curl_multi_remove_handle(http->multi, call->easy);
 	call->result = result;
-	if (result == CURLE_OK)
+	json_decref(call->json);
+	call->json = NULL;
+	if (result == CURLE_OK) {
 		curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE,
 				  &call->status);
+		if (call->body.len > 0)
+			call->json = json_loadb(call->body.data,
+						call->body.len,
+						JSON_DECODE_ANY, NULL);
+	}
 	if (!should_retry(call)) {
 		call->deliver = 1;
 		arm(call, 0);

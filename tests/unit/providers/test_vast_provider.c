@@ -1168,6 +1168,32 @@ static void create_without_offer_is_not_found(void **state)
 	json_decref(p);
 }
 
+/* A search reply cut short is tried again.  One that never parses fails
+ * the create as a provider error: it found no offers, not zero. */
+static void create_retries_malformed_search(void **state)
+{
+	struct fixture *fx = *state;
+	struct fake *f = &fx->fake;
+	struct result res;
+	json_t *p = profile(NULL);
+
+	add_offer(f, 101, 11, "RTX 4090", 0.30, 0.2, 0.99);
+	fake_rule(f, "POST", "/api/v0/bundles/", 1, 0, ACTION_RESPOND, 200,
+		  NULL, "{\"offers\": [{\"id\": 1");
+	create(fx, p, NULL, &res);
+	assert_int_equal(res.err.code, HOIST_OK);
+	assert_string_equal(res.instance.offer, "101");
+	assert_int_equal(count_requests(f, "POST", "/api/v0/bundles/"), 2);
+
+	fake_rule(f, "POST", "/api/v0/bundles/", 10, 0, ACTION_RESPOND, 200,
+		  NULL, "{\"offers\": [");
+	create(fx, p, NULL, &res);
+	assert_int_equal(res.err.code, HOIST_E_PROVIDER);
+	assert_non_null(strstr(res.err.msg, "has no \"offers\" (not JSON)"));
+	assert_int_equal(count_requests(f, "POST", "/api/v0/bundles/"), 7);
+	json_decref(p);
+}
+
 static void create_auth_error_stops(void **state)
 {
 	struct fixture *fx = *state;
@@ -1852,6 +1878,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(list_rejects_non_json, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(create_retries_malformed_search,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(destroy_of_outbid_skips_machine,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(destroy_is_idempotent, setup,
