@@ -23,6 +23,8 @@ static const struct command commands[] = {
 	{ "show", hoist_cli_cmd_show,
 	  "show a job with its attempts and checkpoints" },
 	{ "logs", hoist_cli_cmd_logs, "print the log of a job" },
+	{ "ckpt", hoist_cli_cmd_ckpt,
+	  "list or download the checkpoints of a job" },
 	{ "cancel", hoist_cli_cmd_cancel, "cancel a job" },
 	{ "instances", hoist_cli_cmd_instances,
 	  "list instances, preempt one, or inject a fault" },

@@ -716,13 +716,15 @@ static void handle_agent_logs(struct api_call *call)
 	reply_json(call->req, 200, json_pack("{s:I}", "next_offset", offset));
 }
 
-static void handle_agent_presign(struct api_call *call)
+/* Presigns one S3 request of job_id's prefix for an agent or the CLI. */
+static void reply_presigned(struct api_call *call, const char *job_id,
+			    const char *caller)
 {
 	struct hoist_err err = HOIST_ERR_INIT;
 	json_t *reply = NULL;
 	int forbidden = 0;
 
-	if (hoist_presign_request(call->daemon, call->live, call->body,
+	if (hoist_presign_request(call->daemon, job_id, caller, call->body,
 				  &reply, &forbidden, &err)) {
 		if (forbidden)
 			reply_error(call->req, 403, "forbidden", "%s",
@@ -732,6 +734,35 @@ static void handle_agent_presign(struct api_call *call)
 		return;
 	}
 	reply_json(call->req, 200, reply);
+}
+
+static void handle_agent_presign(struct api_call *call)
+{
+	char caller[32];
+
+	snprintf(caller, sizeof(caller), "attempt %d",
+		 call->live->attempt.number);
+	reply_presigned(call, call->live->job.id, caller);
+}
+
+static void handle_job_presign(struct api_call *call)
+{
+	struct hoist_err err = HOIST_ERR_INIT;
+	json_t *job = hoist_jobs_render(call->daemon, call->id, 0, &err);
+
+	if (!job) {
+		reply_err(call->req, &err);
+		return;
+	}
+	json_decref(job);
+	reply_presigned(call, call->id, "the CLI");
+}
+
+static void handle_storage(struct api_call *call)
+{
+	reply_json(call->req, 200, json_pack(
+		"{s:s}", "storage_url",
+		hoist_presign_agent_storage_url(call->daemon)));
 }
 
 static void handle_agent_exit(struct api_call *call)
@@ -771,6 +802,9 @@ static const struct api_route routes[] = {
 	{ EVHTTP_REQ_POST, "/v1/jobs/*/cancel", AUTH_ADMIN,
 	  handle_job_cancel },
 	{ EVHTTP_REQ_GET, "/v1/jobs/*/logs", AUTH_ADMIN, handle_job_logs },
+	{ EVHTTP_REQ_POST, "/v1/jobs/*/presign", AUTH_ADMIN,
+	  handle_job_presign },
+	{ EVHTTP_REQ_GET, "/v1/storage", AUTH_ADMIN, handle_storage },
 	{ EVHTTP_REQ_GET, "/v1/instances", AUTH_ADMIN, handle_instance_list },
 	{ EVHTTP_REQ_POST, "/v1/instances/*/preempt", AUTH_ADMIN,
 	  handle_instance_preempt },

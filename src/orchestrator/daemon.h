@@ -227,12 +227,13 @@ void hoist_presign_release(struct hoist_daemon *daemon);
 const char *hoist_presign_agent_storage_url(const struct hoist_daemon *daemon);
 /*
  * Presigns the request that body describes ({"method", "key", "query"})
- * for live's agent.  Returns 0 with *reply set to {"url", "expires_in"}
- * (owned by the caller), or -1 with err set; *forbidden is 1 when the
- * request reaches outside "jobs/<job>/" (logged with the job id).
+ * within the prefix of job_id; caller ("attempt 2", "the CLI") names the
+ * requester in log lines.  Returns 0 with *reply set to {"url",
+ * "expires_in"} (owned by the caller), or -1 with err set; *forbidden is
+ * 1 when the request reaches outside "jobs/<job>/" (logged with the job).
  */
-int hoist_presign_request(struct hoist_daemon *daemon,
-			  struct hoist_live_job *live, const json_t *body,
+int hoist_presign_request(struct hoist_daemon *daemon, const char *job_id,
+			  const char *caller, const json_t *body,
 			  json_t **reply, int *forbidden,
 			  struct hoist_err *err);
 /* Aborts the multipart uploads under "jobs/<job_id>/" that started at

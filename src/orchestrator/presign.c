@@ -21,13 +21,13 @@
 #include "common/log.h"
 #include "storage/s3.h"
 
-/* Lifetime of one presigned URL.  The agent asks for a new URL before every
+/* Lifetime of one presigned URL.  The agent requests a new URL before every
  * attempt of every request, so the URL only has to outlive one request:
  * a part of 5 GiB at 10 MB/s takes about 9 minutes. */
 #define PRESIGN_EXPIRES_S 900
 /* Period of the sweep of stale uploads of live jobs, and the age from
- * which an upload counts as stale then.  NOTE: an upload of a single file
- * that runs longer than PRESIGN_STALE_AGE_S is aborted by the sweep; the
+ * which an upload counts as stale then.  NOTE: the sweep aborts an upload
+ * of one file that runs longer than PRESIGN_STALE_AGE_S.  The
  * agent's retry of that checkpoint then starts it again. */
 #define PRESIGN_SWEEP_MS (10 * 60 * 1000)
 #define PRESIGN_STALE_AGE_S (6 * 3600)
@@ -248,8 +248,8 @@ static int check_scope(const struct hoist_presigner *p, const char *job_id,
 	return 0;
 }
 
-int hoist_presign_request(struct hoist_daemon *daemon,
-			  struct hoist_live_job *live, const json_t *body,
+int hoist_presign_request(struct hoist_daemon *daemon, const char *job_id,
+			  const char *caller, const json_t *body,
 			  json_t **reply, int *forbidden,
 			  struct hoist_err *err)
 {
@@ -287,12 +287,12 @@ int hoist_presign_request(struct hoist_daemon *daemon,
 		query = json_object();
 	else
 		json_incref((json_t *)query);
-	if (check_scope(p, live->job.id, method, key, query, reason,
+	if (check_scope(p, job_id, method, key, query, reason,
 			sizeof(reason))) {
 		*forbidden = 1;
-		hoist_log_warn("job=%s attempt %d presign %s rejected: %s",
-			       live->job.id, live->attempt.number,
-			       operation_name(method, key, query), reason);
+		hoist_log_warn("job=%s presign %s for %s rejected: %s", job_id,
+			       operation_name(method, key, query), caller,
+			       reason);
 		hoist_err_set(err, HOIST_E_INVALID, "presign %s rejected: %s",
 			      operation_name(method, key, query), reason);
 		goto out;
@@ -322,9 +322,9 @@ int hoist_presign_request(struct hoist_daemon *daemon,
 		hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
 		goto out;
 	}
-	hoist_log_debug("job=%s attempt %d presigned %s %s",
-			live->job.id, live->attempt.number,
-			operation_name(method, key, query), key ? key : "");
+	hoist_log_debug("job=%s presigned %s %s for %s", job_id,
+			operation_name(method, key, query), key ? key : "",
+			caller);
 	rc = 0;
 out:
 	if (url) {

@@ -200,6 +200,26 @@ class S3SystemTest(unittest.TestCase):
         self.assertIn("manifest.json", listing.stdout)
         self.assertGreater(self.servers.stats().get("presigned", 0), 0)
 
+        # hoist ckpt lists the commits and pulls one, presigned by hoistd.
+        listed = hoist.cli_json("ckpt", "ls", job_id)
+        self.assertEqual([c["step"] for c in listed],
+                         [c["step"] for c in job["checkpoints"]])
+        table = hoist.cli("ckpt", "ls", job_id).stdout
+        self.assertIn(listed[-1]["manifest_key"], table)
+        target = os.path.join(hoist.home, "pulled")
+        pulled = hoist.cli_json("ckpt", "pull", job_id,
+                                str(listed[0]["step"]), target)
+        self.assertEqual(pulled["step"], listed[0]["step"])
+        self.assertTrue(os.listdir(target))
+        latest = hoist.cli("ckpt", "pull", job_id, target + "-latest")
+        self.assertIn("pulled step %d" % listed[-1]["step"], latest.stdout)
+        missing = hoist.cli("ckpt", "pull", job_id, "999999", target,
+                            check=False)
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("no committed checkpoint of step 999999",
+                      missing.stderr)
+        cli_output += table + latest.stdout + latest.stderr + missing.stderr
+
         logs = hoist.cli("logs", job_id)
         cli_output += logs.stdout + logs.stderr
         for secret in s3h.SECRETS:
