@@ -116,10 +116,12 @@ class VastTest(VastHoistTestCase):
         job_file = write_job(hoist.home, "vast-faults", steps=200,
                              step_delay=0.04, ckpt_every=20)
         job_id = hoist.cli_json("run", job_file, "--detach")["id"]
-        # The random draw may miss a kind; these come for sure.
-        sim.event("fault", kind="timeout", count=2)
-        self.running_attempt(hoist, job_id, 1, min_step=1)
-        sim.event("fault", kind="malformed", count=2)
+        # The random draw may miss a kind; these come for sure, each on
+        # the next two API requests.
+        for kind in ("timeout", "malformed"):
+            sim.event("fault", kind=kind, count=2)
+            wait_for(lambda: sim.state()["faults"]["forced"]["count"] == 0,
+                     30, "the forced %s faults to be used" % kind)
 
         job = final_job(hoist, job_id, 150)
         self.assertEqual(job["state"], "succeeded", hoist.log())
