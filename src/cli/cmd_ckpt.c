@@ -1,17 +1,24 @@
 /*
- * cmd_ckpt.c - "hoist ckpt ls" and "hoist ckpt pull": a job's committed
- * checkpoints, and the download of one of them.
+ * cmd_ckpt.c - "hoist ckpt ls", "pull" and "push": a job's committed
+ * checkpoints, the download of one of them, and the upload of a folder as
+ * a new one.
  *
- * The list comes from hoistd's job record.  A download opens the artifact
+ * The list comes from hoistd's job record.  A transfer opens the artifact
  * store that GET /v1/storage names: a file:// store directly, and an S3
  * store without credentials, with every request presigned by hoistd
- * (POST /v1/jobs/JOB/presign), which keeps it to the job's prefix.
+ * (POST /v1/jobs/JOB/presign), which keeps it to the job's prefix.  A push
+ * ends with POST /v1/jobs/JOB/checkpoints, which hoistd records like an
+ * agent's commit.
  */
 #include "cli/cli.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/client.h"
 #include "cli/format.h"
@@ -96,6 +103,217 @@ static int open_store(struct hoist_cli_client *client, const char *job_id,
 out:
 	json_decref(reply);
 	return rc;
+}
+
+/*
+ * Transfer progress.  The checkpoint code moves one file at a time through
+ * the store's operations, so a store that forwards every call to the real
+ * one and counts the bytes of each file moved measures the progress without
+ * any change to that code.  NOTE: the count grows when a file is complete,
+ * so a single large file shows no progress until it is done.
+ */
+#define PROGRESS_TTY_PERIOD_MS 200
+#define PROGRESS_LINE_PERIOD_MS 2000
+
+struct progress {
+	const char *verb;		/* "pulled" or "pushed" */
+	uint64_t total;			/* bytes expected */
+	uint64_t done;
+	int64_t started_mono;
+	int64_t shown_mono;		/* when the last update was printed */
+	int tty;			/* stdout is a terminal */
+	int quiet;			/* --json: print nothing */
+	int drawn;			/* a terminal line awaits its end */
+};
+
+struct progress_store {
+	struct hoist_artifact_store base;	/* first: cast target */
+	struct hoist_artifact_store *inner;
+	struct progress *progress;
+};
+
+static void progress_init(struct progress *p, const char *verb,
+			  uint64_t total, int quiet)
+{
+	memset(p, 0, sizeof(*p));
+	p->verb = verb;
+	p->total = total;
+	p->quiet = quiet;
+	p->tty = isatty(STDOUT_FILENO);
+	p->started_mono = hoist_clock_mono_ms();
+}
+
+static void progress_show(struct progress *p, int force)
+{
+	int64_t now = hoist_clock_mono_ms();
+	int64_t elapsed = now - p->started_mono;
+	double mib = 1024.0 * 1024.0;
+	double rate = 0.0;
+	char eta[32] = "?";
+
+	if (p->quiet)
+		return;
+	if (!force && now - p->shown_mono < (p->tty ? PROGRESS_TTY_PERIOD_MS :
+					     PROGRESS_LINE_PERIOD_MS))
+		return;
+	p->shown_mono = now;
+	if (elapsed > 0)
+		rate = (double)p->done * 1000.0 / (double)elapsed;
+	if (p->done >= p->total)
+		snprintf(eta, sizeof(eta), "0s");
+	else if (rate > 0.0)
+		snprintf(eta, sizeof(eta), "%.0fs",
+			 (double)(p->total - p->done) / rate);
+	printf("%s%s %.1f / %.1f MiB (%3.0f%%), %.1f MiB/s, ETA %s%s",
+	       p->tty ? "\r\033[K" : "", p->verb, (double)p->done / mib,
+	       (double)p->total / mib,
+	       p->total ? 100.0 * (double)p->done / (double)p->total : 100.0,
+	       rate / mib, eta, p->tty ? "" : "\n");
+	p->drawn = p->tty;
+	fflush(stdout);
+}
+
+/* Ends the terminal's updating line, so that the next output starts on a
+ * line of its own. */
+static void progress_finish(struct progress *p)
+{
+	if (p->drawn)
+		printf("\n");
+	p->drawn = 0;
+}
+
+static void progress_add(struct progress_store *s, uint64_t bytes)
+{
+	s->progress->done += bytes;
+	progress_show(s->progress, 0);
+}
+
+static struct hoist_artifact_store *inner_of(struct hoist_artifact_store *st)
+{
+	return ((struct progress_store *)st)->inner;
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static int progress_put_file(struct hoist_artifact_store *store,
+			     const char *key, const char *path,
+			     struct hoist_err *err)
+{
+	struct hoist_artifact_store *inner = inner_of(store);
+
+	if (inner->ops->put_file(inner, key, path, err))
+		return -1;
+	progress_add((struct progress_store *)store, file_size(path));
+	return 0;
+}
+
+static int progress_put_bytes(struct hoist_artifact_store *store,
+			      const char *key, const void *data, size_t len,
+			      struct hoist_err *err)
+{
+	struct hoist_artifact_store *inner = inner_of(store);
+
+	return inner->ops->put_bytes(inner, key, data, len, err);
+}
+
+static int progress_get_file(struct hoist_artifact_store *store,
+			     const char *key, const char *path,
+			     struct hoist_err *err)
+{
+	struct hoist_artifact_store *inner = inner_of(store);
+
+	if (inner->ops->get_file(inner, key, path, err))
+		return -1;
+	progress_add((struct progress_store *)store, file_size(path));
+	return 0;
+}
+
+static int progress_get_bytes(struct hoist_artifact_store *store,
+			      const char *key, struct hoist_buf *buf,
+			      struct hoist_err *err)
+{
+	struct hoist_artifact_store *inner = inner_of(store);
+
+	return inner->ops->get_bytes(inner, key, buf, err);
+}
+
+static int progress_remove(struct hoist_artifact_store *store,
+			   const char *key, struct hoist_err *err)
+{
+	struct hoist_artifact_store *inner = inner_of(store);
+
+	return inner->ops->remove(inner, key, err);
+}
+
+static int progress_list(struct hoist_artifact_store *store,
+			 const char *prefix, hoist_artifact_list_cb cb,
+			 void *arg, struct hoist_err *err)
+{
+	struct hoist_artifact_store *inner = inner_of(store);
+
+	return inner->ops->list(inner, prefix, cb, arg, err);
+}
+
+/* The caller closes the inner store itself. */
+static void progress_close(struct hoist_artifact_store *store)
+{
+	(void)store;
+}
+
+static int progress_put_file_sha256(struct hoist_artifact_store *store,
+				    const char *key, const char *path,
+				    uint64_t *size, char sha256[65],
+				    struct hoist_err *err)
+{
+	if (hoist_artifact_put_file_sha256(inner_of(store), key, path, size,
+					   sha256, err))
+		return -1;
+	progress_add((struct progress_store *)store, *size);
+	return 0;
+}
+
+static int progress_get_file_sha256(struct hoist_artifact_store *store,
+				    const char *key, const char *path,
+				    uint64_t *size, char sha256[65],
+				    struct hoist_err *err)
+{
+	if (hoist_artifact_get_file_sha256(inner_of(store), key, path, size,
+					   sha256, err))
+		return -1;
+	progress_add((struct progress_store *)store, *size);
+	return 0;
+}
+
+static const struct hoist_artifact_ops progress_ops = {
+	.scheme = "progress",
+	.put_file = progress_put_file,
+	.put_bytes = progress_put_bytes,
+	.get_file = progress_get_file,
+	.get_bytes = progress_get_bytes,
+	.remove = progress_remove,
+	.list = progress_list,
+	.close = progress_close,
+	.put_file_sha256 = progress_put_file_sha256,
+	.get_file_sha256 = progress_get_file_sha256,
+};
+
+/* Wraps inner in s, which then counts the bytes moved into p.  s needs
+ * no release. */
+static struct hoist_artifact_store *progress_wrap(struct progress_store *s,
+						  struct hoist_artifact_store *inner,
+						  struct progress *p)
+{
+	memset(s, 0, sizeof(*s));
+	s->base.ops = &progress_ops;
+	snprintf(s->base.url, sizeof(s->base.url), "%s", inner->url);
+	s->inner = inner;
+	s->progress = p;
+	return &s->base;
 }
 
 static int get_job(struct hoist_cli_client *client, const char *id,
@@ -240,6 +458,8 @@ static int cmd_pull(int argc, char **argv)
 	struct hoist_cli_client client = { 0 };
 	struct hoist_err err = HOIST_ERR_INIT;
 	struct hoist_artifact_store *store = NULL;
+	struct progress_store counted;
+	struct progress progress;
 	struct ckpt_presign presign;
 	struct hoist_cli_args args;
 	const char *job_id, *step_text = NULL, *dir;
@@ -266,13 +486,15 @@ static int cmd_pull(int argc, char **argv)
 		fprintf(stderr, "pulling %lld files (%lld bytes) of job %s\n",
 			(long long)files, (long long)bytes, job_id);
 	started = hoist_clock_mono_ms();
-	/* NOTE: the restore reports no progress while it runs, so the
-	 * rate is printed once at the end. */
-	if (hoist_checkpoint_restore(store,
-				     hoist_cli_json_str(ckpt, "manifest_key"),
-				     hoist_cli_json_str(ckpt,
-							"manifest_sha256"),
-				     dir, &step, &err))
+	progress_init(&progress, "pulled", (uint64_t)bytes, json);
+	rc = hoist_checkpoint_restore(
+		progress_wrap(&counted, store, &progress),
+		hoist_cli_json_str(ckpt, "manifest_key"),
+		hoist_cli_json_str(ckpt, "manifest_sha256"), dir, &step, &err);
+	if (rc == 0)
+		progress_show(&progress, 1);
+	progress_finish(&progress);
+	if (rc)
 		goto out;
 	started = hoist_clock_mono_ms() - started;
 	if (json) {
@@ -297,20 +519,216 @@ out:
 	return finish(&client, &err, job);
 }
 
+/* Sums the sizes of the regular files below a folder, for the progress
+ * total.  nftw() takes no argument for its callback, hence the static. */
+static uint64_t tree_bytes;
+
+static int add_tree_bytes(const char *path, const struct stat *st, int type,
+			  struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (type == FTW_F && S_ISREG(st->st_mode))
+		tree_bytes += (uint64_t)st->st_size;
+	return 0;
+}
+
+static int check_push_dir(const char *dir, uint64_t *bytes,
+			  struct hoist_err *err)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0)
+		return hoist_err_set(err, errno == ENOENT ? HOIST_E_NOT_FOUND :
+				     HOIST_E_IO, "cannot read DIR '%s': %s",
+				     dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return hoist_err_set(err, HOIST_E_INVALID, "DIR '%s' is not a "
+				     "directory; push uploads a folder of "
+				     "checkpoint files", dir);
+	tree_bytes = 0;
+	if (nftw(dir, add_tree_bytes, 16, FTW_PHYS) != 0)
+		return hoist_err_set(err, HOIST_E_IO, "cannot walk DIR '%s': %s",
+				     dir, strerror(errno));
+	*bytes = tree_bytes;
+	return 0;
+}
+
+/*
+ * Picks the step of a pushed checkpoint: one above the newest committed
+ * step, or the --step value, which must be above it too, because hoistd
+ * commits only steps above the last one.
+ */
+static int pick_push_step(json_t *ckpts, const char *job_id,
+			  const char *text, int64_t *step,
+			  struct hoist_err *err)
+{
+	int64_t last = -1, requested;
+	json_t *ckpt;
+	char *end;
+	size_t i;
+
+	json_array_foreach(ckpts, i, ckpt) {
+		int64_t value = -1;
+
+		hoist_cli_json_int(ckpt, "step", &value);
+		if (value > last)
+			last = value;
+	}
+	if (!text) {
+		*step = last + 1;
+		return 0;
+	}
+	errno = 0;
+	requested = strtoll(text, &end, 10);
+	if (!*text || *end || errno || requested < 0)
+		return hoist_err_set(err, HOIST_E_INVALID, "invalid --step '%s': "
+				     "expected an integer >= 0", text);
+	if (requested <= last)
+		return hoist_err_set(err, HOIST_E_CONFLICT, "--step %s is not "
+				     "above step %lld, the newest committed "
+				     "checkpoint of job %s; give a higher "
+				     "step or leave --step out", text,
+				     (long long)last, job_id);
+	*step = requested;
+	return 0;
+}
+
+/* Records the uploaded checkpoint with hoistd. */
+static int commit_pushed(struct hoist_cli_client *client, const char *job_id,
+			 const struct hoist_checkpoint_info *info,
+			 struct hoist_err *err)
+{
+	char path[256];
+	json_t *body, *reply = NULL;
+	int rc;
+
+	body = json_pack("{s:I, s:s, s:s, s:I, s:I}", "step",
+			 (json_int_t)info->step, "manifest_key",
+			 info->manifest_key, "manifest_sha256",
+			 info->manifest_sha256, "files",
+			 (json_int_t)info->files, "bytes",
+			 (json_int_t)info->bytes);
+	if (!body)
+		return hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
+	snprintf(path, sizeof(path), "/v1/jobs/%s/checkpoints", job_id);
+	rc = hoist_cli_client_call(client, "POST", path, body, &reply, err);
+	json_decref(body);
+	json_decref(reply);
+	return rc;
+}
+
+static int cmd_push(int argc, char **argv)
+{
+	int json = 0;
+	const char *step_text = NULL;
+	const struct hoist_cli_opt options[] = {
+		{ "step", 0, "N", "the step number of the new checkpoint; "
+		  "must be above the newest committed step", NULL,
+		  &step_text },
+		{ "json", 0, NULL, "print the result as JSON", &json, NULL },
+		{ 0 },
+	};
+	const struct hoist_cli_spec spec = {
+		.name = "ckpt push",
+		.summary = "Upload the files of DIR as a new committed "
+			   "checkpoint of a job.",
+		.arg_names = { "JOB", "DIR" },
+		.min_args = 2,
+		.max_args = 2,
+		.opts = options,
+		.details = "The step defaults to one above the newest committed "
+			   "checkpoint.  The job resumes from the pushed "
+			   "checkpoint on its next attempt, like from one "
+			   "its agent uploaded.",
+	};
+	struct hoist_cli_client client = { 0 };
+	struct hoist_err err = HOIST_ERR_INIT;
+	struct hoist_artifact_store *store = NULL;
+	struct hoist_checkpoint_info info;
+	struct progress_store counted;
+	struct progress progress;
+	struct ckpt_presign presign;
+	struct hoist_cli_args args;
+	const char *job_id, *dir;
+	json_t *job = NULL;
+	int64_t started, step = 0, attempt = 0;
+	uint64_t bytes = 0;
+	int rc;
+
+	rc = hoist_cli_parse_command(&spec, argc, argv, &args);
+	if (rc)
+		return rc < 0 ? HOIST_CLI_EXIT_USAGE : HOIST_CLI_EXIT_OK;
+	job_id = args.positional[0];
+	dir = args.positional[1];
+	if (check_push_dir(dir, &bytes, &err) ||
+	    get_job(&client, job_id, &job, &err) ||
+	    pick_push_step(json_object_get(job, "checkpoints"), job_id,
+			   step_text, &step, &err) ||
+	    open_store(&client, job_id, &presign, &store, &err))
+		goto out;
+	/* The key names an attempt, and attempts count from 1: a job that
+	 * has not started yet stores its pushed checkpoint under attempt 1. */
+	hoist_cli_json_int(job, "attempt_count", &attempt);
+	if (attempt < 1)
+		attempt = 1;
+	if (!json)
+		fprintf(stderr, "pushing %s (%llu bytes) as step %lld of job "
+			"%s\n", dir, (unsigned long long)bytes,
+			(long long)step, job_id);
+	started = hoist_clock_mono_ms();
+	progress_init(&progress, "pushed", bytes, json);
+	rc = hoist_checkpoint_upload(progress_wrap(&counted, store,
+						   &progress),
+				     job_id, (int)attempt, step, dir, &info,
+				     &err);
+	if (rc == 0)
+		progress_show(&progress, 1);
+	progress_finish(&progress);
+	if (rc || commit_pushed(&client, job_id, &info, &err))
+		goto out;
+	started = hoist_clock_mono_ms() - started;
+	if (json) {
+		json_t *result = json_pack(
+			"{s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:I}", "job_id",
+			job_id, "step", (json_int_t)info.step, "dir", dir,
+			"manifest_key", info.manifest_key, "manifest_sha256",
+			info.manifest_sha256, "files", (json_int_t)info.files,
+			"bytes", (json_int_t)info.bytes, "elapsed_ms",
+			(json_int_t)started);
+
+		hoist_cli_print_json(stdout, result);
+		json_decref(result);
+	} else {
+		printf("pushed %s as step %lld of job %s: %zu files, %llu "
+		       "bytes in %.1f s, committed\n", dir,
+		       (long long)info.step, job_id, info.files,
+		       (unsigned long long)info.bytes,
+		       (double)started / 1000.0);
+	}
+out:
+	if (store)
+		hoist_artifact_close(store);
+	return finish(&client, &err, job);
+}
+
 int hoist_cli_cmd_ckpt(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "ls") == 0)
 		return cmd_ls(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "pull") == 0)
 		return cmd_pull(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "push") == 0)
+		return cmd_push(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 			  strcmp(argv[1], "-h") == 0)) {
 		printf("usage: hoist ckpt ls JOB [--json]\n"
-		       "       hoist ckpt pull JOB [STEP] DIR [--json]\n");
+		       "       hoist ckpt pull JOB [STEP] DIR [--json]\n"
+		       "       hoist ckpt push JOB DIR [--step N] [--json]\n");
 		return HOIST_CLI_EXIT_OK;
 	}
-	fprintf(stderr, "hoist ckpt: %s%s%s; expected 'ls' or 'pull' (see "
-		"'hoist ckpt --help')\n", argc >= 2 ? "unknown subcommand '" :
+	fprintf(stderr, "hoist ckpt: %s%s%s; expected 'ls', 'pull' or 'push' "
+		"(see 'hoist ckpt --help')\n", argc >= 2 ? "unknown subcommand '" :
 		"missing subcommand", argc >= 2 ? argv[1] : "",
 		argc >= 2 ? "'" : "");
 	return HOIST_CLI_EXIT_USAGE;

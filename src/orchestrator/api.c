@@ -758,6 +758,118 @@ static void handle_job_presign(struct api_call *call)
 	reply_presigned(call, call->id, "the CLI");
 }
 
+static int keep_max_step(const struct hoist_checkpoint_record *c, void *arg)
+{
+	int64_t *max = arg;
+
+	if (c->step > *max)
+		*max = c->step;
+	return 0;
+}
+
+/*
+ * Loads a job that hoistd no longer keeps in memory (an ended one) into a
+ * temporary live job, so that a commit goes through the same code as an
+ * agent's.  The caller releases it with ended_job_free().
+ */
+static struct hoist_live_job *ended_job_load(struct hoist_daemon *daemon,
+					     const char *id,
+					     struct hoist_err *err)
+{
+	struct hoist_store *store = daemon->store;
+	struct hoist_live_job *live = calloc(1, sizeof(*live));
+
+	if (!live) {
+		hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (store->ops->get_job(store, id, &live->job, err)) {
+		free(live);
+		return NULL;
+	}
+	live->attempt.number = live->job.attempts;
+	live->last_committed_step = -1;
+	if (store->ops->list_checkpoints(store, id, keep_max_step,
+					 &live->last_committed_step, err)) {
+		hoist_model_job_release(&live->job);
+		free(live);
+		return NULL;
+	}
+	return live;
+}
+
+static void ended_job_free(struct hoist_live_job *live)
+{
+	hoist_model_job_release(&live->job);
+	free(live);
+}
+
+/* Commits a checkpoint that "hoist ckpt push" uploaded, exactly as an
+ * agent's commit is recorded, but for a step above the last committed one
+ * only: a step at or below it gets 409 instead of a silent no-op. */
+static void handle_job_checkpoint(struct api_call *call)
+{
+	struct hoist_live_job *live = hoist_jobs_find(call->daemon, call->id);
+	struct hoist_live_job *ended = NULL;
+	struct hoist_err err = HOIST_ERR_INIT;
+	struct hoist_checkpoint_record rec;
+	int committed = 0;
+	json_t *body = call->body;
+	json_t *step = body ? json_object_get(body, "step") : NULL;
+	const char *key = body ? json_string_value(json_object_get(
+		body, "manifest_key")) : NULL;
+	const char *sha = body ? json_string_value(json_object_get(
+		body, "manifest_sha256")) : NULL;
+	char prefix[HOIST_ID_MAX + 32];
+
+	if (!live) {
+		ended = ended_job_load(call->daemon, call->id, &err);
+		if (!ended) {
+			reply_err(call->req, &err);
+			return;
+		}
+		live = ended;
+	}
+	snprintf(prefix, sizeof(prefix), "jobs/%s/checkpoints/", live->job.id);
+	if (!json_is_integer(step) || json_integer_value(step) < 0 || !key ||
+	    strncmp(key, prefix, strlen(prefix)) != 0 ||
+	    !hoist_artifact_key_valid(key) || strlen(key) >= 512 ||
+	    !is_hex_digest(sha)) {
+		reply_error(call->req, 400, "invalid",
+			    "checkpoint commit needs an integer 'step' >= 0, "
+			    "a 'manifest_key' under %s and a 64-digit "
+			    "lowercase hex 'manifest_sha256'", prefix);
+		goto out;
+	}
+	if (json_integer_value(step) <= live->last_committed_step) {
+		reply_error(call->req, 409, "conflict", "step %lld of job %s is "
+			    "not above its last committed step %lld",
+			    (long long)json_integer_value(step), live->job.id,
+			    (long long)live->last_committed_step);
+		goto out;
+	}
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.job_id, sizeof(rec.job_id), "%s", live->job.id);
+	rec.step = json_integer_value(step);
+	snprintf(rec.manifest_key, sizeof(rec.manifest_key), "%s", key);
+	snprintf(rec.manifest_sha256, sizeof(rec.manifest_sha256), "%s", sha);
+	rec.files = json_integer_value(json_object_get(body, "files"));
+	rec.bytes = json_integer_value(json_object_get(body, "bytes"));
+	if (hoist_attempts_commit_checkpoint(call->daemon, live, &rec,
+					     &committed, &err)) {
+		reply_err(call->req, &err);
+		goto out;
+	}
+	hoist_log_info("job=%s checkpoint of step %lld pushed by the CLI",
+		       live->job.id, (long long)rec.step);
+	reply_json(call->req, 200, json_pack("{s:b, s:I}", "committed",
+					     committed, "step",
+					     (json_int_t)rec.step));
+out:
+	if (ended)
+		ended_job_free(ended);
+}
+
 static void handle_storage(struct api_call *call)
 {
 	reply_json(call->req, 200, json_pack(
@@ -804,6 +916,8 @@ static const struct api_route routes[] = {
 	{ EVHTTP_REQ_GET, "/v1/jobs/*/logs", AUTH_ADMIN, handle_job_logs },
 	{ EVHTTP_REQ_POST, "/v1/jobs/*/presign", AUTH_ADMIN,
 	  handle_job_presign },
+	{ EVHTTP_REQ_POST, "/v1/jobs/*/checkpoints", AUTH_ADMIN,
+	  handle_job_checkpoint },
 	{ EVHTTP_REQ_GET, "/v1/storage", AUTH_ADMIN, handle_storage },
 	{ EVHTTP_REQ_GET, "/v1/instances", AUTH_ADMIN, handle_instance_list },
 	{ EVHTTP_REQ_POST, "/v1/instances/*/preempt", AUTH_ADMIN,
