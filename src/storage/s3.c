@@ -24,7 +24,7 @@
 #define DEFAULT_PARALLEL 8
 #define DEFAULT_THRESHOLD (64ull << 20)
 #define DEFAULT_PART_SIZE (16ull << 20)
-#define DEFAULT_CHUNK_SIZE (16ull << 20)
+#define DEFAULT_CHUNK_SIZE (64ull << 20)
 #define DEFAULT_ATTEMPTS 8
 #define DEFAULT_BACKOFF_MS 200
 #define DEFAULT_BACKOFF_MAX_MS 20000
@@ -872,6 +872,9 @@ int hoist_s3_copy(struct hoist_artifact_store *store, const char *src,
 	op.method = "PUT";
 	op.key = full_dst;
 	op.label = "CopyObject";
+	/* NOTE: a presigned URL signs only the host header, so in the
+	 * presigned mode x-amz-copy-source goes unsigned, which S3 may
+	 * reject; copies are meant for stores that hold credentials. */
 	op.copy_source = hoist_buf_str(&source);
 	op.sink = S3_SINK_BUF;
 	op.buf = &body;

@@ -377,6 +377,17 @@ out:
 	return rc;
 }
 
+/* Appends note to the message in err, cutting it at the message limit. */
+static void append_note(struct hoist_err *err, const char *note)
+{
+	size_t len;
+
+	if (!err || err->code == HOIST_OK)
+		return;
+	len = strlen(err->msg);
+	snprintf(err->msg + len, sizeof(err->msg) - len, "%s", note);
+}
+
 static int put_multipart(struct s3_client *c, const char *key, int fd,
 			 const char *path, const struct stat *before,
 			 uint64_t size, struct hoist_err *err)
@@ -450,9 +461,9 @@ out:
 		struct hoist_err abort_err = HOIST_ERR_INIT;
 
 		if (abort_upload(c, key, upload_id, &abort_err))
-			hoist_err_prefix(err, "(aborting the multipart upload "
-					 "failed too, a later sweep of stale "
-					 "uploads removes it)");
+			append_note(err, "; aborting the multipart upload "
+				    "failed too, so its parts stay until a "
+				    "sweep of stale uploads removes them");
 	}
 	if (ops) {
 		for (size_t i = 0; i < nparts; i++)
@@ -575,6 +586,7 @@ struct download {
 	unsigned char *done;
 	size_t contiguous;	/* chunks [0, contiguous) are all done */
 	int ranges_fd;
+	int tmp_fd;
 	struct hasher *hasher;
 	int changed;		/* the object changed during the download */
 };
@@ -607,6 +619,10 @@ static int chunk_done(struct s3_op *op, void *arg, struct hoist_err *err)
 				     "download", d->c->cfg.bucket, d->key,
 				     d->etag, op->etag);
 	}
+	/* Start writing the range to disk now, so that the fsync at the end
+	 * does not wait for the whole file. */
+	sync_file_range(d->tmp_fd, (off_t)op->out_offset,
+			(off_t)op->out_length, SYNC_FILE_RANGE_WRITE);
 	d->done[i] = 1;
 	n = snprintf(line, sizeof(line), "%zu\n", i);
 	if (write(d->ranges_fd, line, (size_t)n) != n)
@@ -718,7 +734,8 @@ int s3_transfer_get_file(struct s3_client *c, const char *key,
 			 const char *path, uint64_t *size, char sha256[65],
 			 struct hoist_err *err)
 {
-	struct download d = { .c = c, .key = key, .ranges_fd = -1 };
+	struct download d = { .c = c, .key = key, .ranges_fd = -1,
+			      .tmp_fd = -1 };
 	struct hasher hasher = { .started = 0 };
 	char tmp_path[PATH_MAX], ranges_path[PATH_MAX];
 	struct s3_op *ops = NULL;
@@ -750,10 +767,13 @@ int s3_transfer_get_file(struct s3_client *c, const char *key,
 	if (open_download(&d, tmp_path, ranges_path, &tmp_fd, &resumed, err))
 		goto out;
 	c->stats.resumed_bytes += resumed;
-	d.hasher = &hasher;
-	if (hasher_start(&hasher, tmp_fd, d.size, 0, err))
-		goto out;
-	advance_contiguous(&d);
+	d.tmp_fd = tmp_fd;
+	if (sha256) {
+		d.hasher = &hasher;
+		if (hasher_start(&hasher, tmp_fd, d.size, 0, err))
+			goto out;
+		advance_contiguous(&d);
+	}
 
 	for (size_t i = 0; i < d.nchunks; i++) {
 		struct s3_op *op;
@@ -779,7 +799,7 @@ int s3_transfer_get_file(struct s3_client *c, const char *key,
 	}
 	if (s3_run(c, ops, nops, c->cfg.parallel, chunk_done, &d, err))
 		goto out;
-	if (hasher_finish(&hasher, digest, err))
+	if (sha256 && hasher_finish(&hasher, digest, err))
 		goto out;
 	if (fsync(tmp_fd)) {
 		hoist_err_set(err, HOIST_E_IO, "cannot fsync %s: %s", tmp_path,
