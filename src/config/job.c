@@ -29,6 +29,8 @@
 #define MAX_FAILURES_MAX 1000
 #define MAX_ATTEMPTS_MAX 10000
 #define MAX_DURATION_HOURS_MAX 100000
+#define INPUTS_MAX 64
+#define OUTPUTS_MAX 64
 
 /* The prefix of the variables that hoist sets for the command. */
 #define RESERVED_ENV_PREFIX "HOIST_"
@@ -46,6 +48,8 @@ enum job_key {
 	JOB_GRACE,
 	JOB_RETRY,
 	JOB_MAX_DURATION,
+	JOB_INPUTS,
+	JOB_OUTPUTS,
 	JOB_KEY_COUNT,
 };
 
@@ -62,6 +66,8 @@ static const struct hoist_config_key job_keys[JOB_KEY_COUNT] = {
 	[JOB_GRACE] = { "grace", false },
 	[JOB_RETRY] = { "retry", false },
 	[JOB_MAX_DURATION] = { "max_duration", false },
+	[JOB_INPUTS] = { "inputs", false },
+	[JOB_OUTPUTS] = { "outputs", false },
 };
 
 /* The job file's mapping, split by key. */
@@ -581,6 +587,278 @@ out:
 	return rc;
 }
 
+/*
+ * Checks a path relative to the job's working directory: not empty, not
+ * absolute, and without an empty, "." or ".." segment, so that it can
+ * never name a file outside that directory.
+ */
+static int check_relative_path(struct hoist_config_reader *r,
+			       struct fy_node *value, struct fy_node *where,
+			       const char *text)
+{
+	char quoted[256];
+	const char *segment = text;
+
+	hoist_config_quote(quoted, sizeof(quoted), text, strlen(text));
+	if (!*text)
+		return hoist_config_fail(r, value, where, "expected a path "
+					 "relative to the working directory, "
+					 "found an empty string");
+	if (text[0] == '/')
+		return hoist_config_fail(r, value, where, "expected a path "
+					 "relative to the working directory, "
+					 "found the absolute path '%s'",
+					 quoted);
+	while (segment) {
+		const char *slash = strchr(segment, '/');
+		size_t len = slash ? (size_t)(slash - segment) :
+				     strlen(segment);
+
+		if (len == 0 || (len == 1 && segment[0] == '.') ||
+		    (len == 2 && segment[0] == '.' && segment[1] == '.'))
+			return hoist_config_fail(r, value, where, "invalid "
+						 "path '%s': an empty, '.' or "
+						 "'..' segment is not allowed, "
+						 "because the path must stay "
+						 "inside the working directory",
+						 quoted);
+		segment = slash ? slash + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Appends value to array, taking the reference to value. */
+static int array_append(struct hoist_config_reader *r, json_t *array,
+			json_t *value)
+{
+	if (!value || json_array_append_new(array, value) != 0)
+		return hoist_config_fail_nomem(r);
+	return 0;
+}
+
+/* Returns true when one path is the other or a folder that contains it. */
+static bool paths_overlap(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t shorter = la < lb ? la : lb;
+
+	if (strncmp(a, b, shorter) != 0)
+		return false;
+	return la == lb || (la < lb ? b[la] : a[lb]) == '/';
+}
+
+/* Stores an input's source: an s3:// URL as written, or a local directory
+ * resolved against the job file's folder. */
+static int read_input_from(struct hoist_config_reader *r,
+			   const struct job_file *job, struct fy_node *value,
+			   struct fy_node *where, json_t *input)
+{
+	char joined[PATH_MAX];
+	char resolved[PATH_MAX];
+	char quoted[256];
+	const char *text;
+	struct stat st;
+	int n;
+
+	if (hoist_config_get_string(r, value, where, " if you mean a path",
+				    &text))
+		return -1;
+	hoist_config_quote(quoted, sizeof(quoted), text, strlen(text));
+	if (strncmp(text, "s3://", 5) == 0) {
+		if (text[5] == '\0' || text[5] == '/')
+			return hoist_config_fail(r, value, where, "invalid S3 "
+						 "URL '%s': expected "
+						 "s3://BUCKET/PREFIX", quoted);
+		return hoist_config_json_set(r, input, "from",
+					     json_string(text));
+	}
+	if (!*text || strstr(text, "://"))
+		return hoist_config_fail(r, value, where, "expected a local "
+					 "directory or an s3://BUCKET/PREFIX "
+					 "URL, found '%s'", quoted);
+	if (text[0] == '/')
+		n = snprintf(joined, sizeof(joined), "%s", text);
+	else
+		n = snprintf(joined, sizeof(joined), "%s/%s", job->base_dir,
+			     text);
+	if (n < 0 || (size_t)n >= sizeof(joined))
+		return hoist_config_fail(r, value, where, "the path is too "
+					 "long");
+	if (!realpath(joined, resolved)) {
+		int saved_errno = errno;
+
+		hoist_config_quote(quoted, sizeof(quoted), joined,
+				   strlen(joined));
+		if (saved_errno == ENOENT)
+			return hoist_config_fail(r, value, where, "directory "
+						 "'%s' not found", quoted);
+		return hoist_config_fail(r, value, where, "cannot resolve "
+					 "directory '%s': %s", quoted,
+					 strerror(saved_errno));
+	}
+	if (stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		hoist_config_quote(quoted, sizeof(quoted), resolved,
+				   strlen(resolved));
+		return hoist_config_fail(r, value, where, "'%s' is not a "
+					 "directory; an input is a folder "
+					 "that is copied whole", quoted);
+	}
+	return hoist_config_json_set(r, input, "from", json_string(resolved));
+}
+
+static int read_input(struct hoist_config_reader *r,
+		      const struct job_file *job, struct fy_node *item,
+		      struct fy_node *where, json_t *inputs)
+{
+	static const struct hoist_config_key keys[] = {
+		{ "from", true },
+		{ "to", true },
+	};
+	struct fy_node *key_nodes[2], *values[2];
+	json_t *input = json_object();
+	json_t *other;
+	const char *to;
+	size_t saved, i;
+	int rc = -1;
+
+	if (!input)
+		return hoist_config_fail_nomem(r);
+	if (hoist_config_read_mapping(r, item, where, keys, 2, key_nodes,
+				      values))
+		goto out;
+	saved = hoist_config_path_push(r, "from");
+	rc = read_input_from(r, job, values[0], key_nodes[0], input);
+	hoist_config_path_pop(r, saved);
+	if (rc)
+		goto out;
+	rc = -1;
+	saved = hoist_config_path_push(r, "to");
+	if (hoist_config_get_string(r, values[1], key_nodes[1],
+				    " if you mean a path", &to) ||
+	    check_relative_path(r, values[1], key_nodes[1], to))
+		goto pop;
+	json_array_foreach(inputs, i, other) {
+		const char *existing = json_string_value(json_object_get(other,
+								      "to"));
+
+		if (paths_overlap(existing, to)) {
+			hoist_config_fail(r, values[1], key_nodes[1],
+					  "'%s' overlaps the 'to' of input %zu "
+					  "('%s'); each input needs a folder "
+					  "of its own", to, i + 1, existing);
+			goto pop;
+		}
+	}
+	if (hoist_config_json_set(r, input, "to", json_string(to)) ||
+	    array_append(r, inputs, json_incref(input)))
+		goto pop;
+	rc = 0;
+pop:
+	hoist_config_path_pop(r, saved);
+out:
+	json_decref(input);
+	return rc;
+}
+
+static int read_inputs(struct hoist_config_reader *r,
+		       const struct job_file *job, json_t *spec)
+{
+	struct fy_node *value = job->values[JOB_INPUTS];
+	struct fy_node *key = job->keys[JOB_INPUTS];
+	json_t *inputs;
+	size_t saved;
+	int count, rc = -1;
+
+	if (!key)
+		return 0;
+	inputs = json_array();
+	if (!inputs)
+		return hoist_config_fail_nomem(r);
+	saved = hoist_config_path_push(r, "inputs");
+	if (hoist_config_expect_sequence(r, value, key))
+		goto out;
+	count = fy_node_sequence_item_count(value);
+	if (count > INPUTS_MAX) {
+		hoist_config_fail(r, value, key, "expected at most %d inputs, "
+				  "found %d", INPUTS_MAX, count);
+		goto out;
+	}
+	for (int i = 0; i < count; i++) {
+		size_t item_saved = hoist_config_path_push_index(r, (size_t)i);
+		int failed = read_input(r, job,
+					fy_node_sequence_get_by_index(value, i),
+					key, inputs);
+
+		hoist_config_path_pop(r, item_saved);
+		if (failed)
+			goto out;
+	}
+	rc = hoist_config_json_set(r, spec, "inputs", inputs);
+	inputs = NULL;
+out:
+	hoist_config_path_pop(r, saved);
+	json_decref(inputs);
+	return rc;
+}
+
+static int read_outputs(struct hoist_config_reader *r,
+			const struct job_file *job, json_t *spec)
+{
+	struct fy_node *value = job->values[JOB_OUTPUTS];
+	struct fy_node *key = job->keys[JOB_OUTPUTS];
+	json_t *outputs;
+	size_t saved;
+	int count, rc = -1;
+
+	if (!key)
+		return 0;
+	outputs = json_array();
+	if (!outputs)
+		return hoist_config_fail_nomem(r);
+	saved = hoist_config_path_push(r, "outputs");
+	if (hoist_config_expect_sequence(r, value, key))
+		goto out;
+	count = fy_node_sequence_item_count(value);
+	if (count > OUTPUTS_MAX) {
+		hoist_config_fail(r, value, key, "expected at most %d outputs, "
+				  "found %d", OUTPUTS_MAX, count);
+		goto out;
+	}
+	for (int i = 0; i < count; i++) {
+		struct fy_node *item = fy_node_sequence_get_by_index(value, i);
+		size_t item_saved = hoist_config_path_push_index(r, (size_t)i);
+		const char *text;
+		json_t *other;
+		size_t j;
+		int failed = hoist_config_get_string(r, item, key,
+						     " if you mean a path",
+						     &text) ||
+			     check_relative_path(r, item, key, text);
+
+		json_array_foreach(outputs, j, other) {
+			if (failed)
+				break;
+			if (paths_overlap(json_string_value(other), text))
+				failed = hoist_config_fail(
+					r, item, key, "'%s' overlaps output "
+					"%zu ('%s'); list each file or folder "
+					"once", text, j + 1,
+					json_string_value(other));
+		}
+		if (!failed)
+			failed = array_append(r, outputs, json_string(text));
+		hoist_config_path_pop(r, item_saved);
+		if (failed)
+			goto out;
+	}
+	rc = hoist_config_json_set(r, spec, "outputs", outputs);
+	outputs = NULL;
+out:
+	hoist_config_path_pop(r, saved);
+	json_decref(outputs);
+	return rc;
+}
+
 /* The readers in the order of the keys in the job spec. */
 static const job_reader job_readers[] = {
 	read_job_name,
@@ -594,6 +872,8 @@ static const job_reader job_readers[] = {
 	read_checkpoint,
 	read_grace,
 	read_retry,
+	read_inputs,
+	read_outputs,
 };
 
 static int read_job(struct hoist_config_reader *r, struct job_file *job,

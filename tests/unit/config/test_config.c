@@ -938,7 +938,7 @@ static void test_job_names(void **state)
 			 "4:1: unknown key 'nmae'; did you mean name? "
 			 "allowed keys: name, team, project, profile, image, "
 			 "command, workdir, env, checkpoint, grace, retry, "
-			 "max_duration");
+			 "max_duration, inputs, outputs");
 }
 
 static void test_job_env_rules(void **state)
@@ -1027,6 +1027,130 @@ static void test_job_retry_rules(void **state)
 			 "quotes");
 	assert_job_error(JOB_HEAD "retry: 3\n",
 			 "4:8: retry: expected a mapping, found the integer 3");
+}
+
+/* Checks an error whose message contains the temporary folder's path:
+ * only its start (after the file name) and its end are fixed. */
+static void assert_job_error_part(const char *text, const char *start,
+				  const char *end)
+{
+	struct hoist_err err = HOIST_ERR_INIT;
+	char path[PATH_MAX];
+	char prefix[PATH_MAX + 128];
+	json_t *spec = NULL;
+	size_t len, end_len = strlen(end);
+
+	write_input("job.yaml", text, path, sizeof(path));
+	assert_int_equal(hoist_config_load_job(path, profiles, &spec, &err),
+			 -1);
+	assert_null(spec);
+	assert_int_equal(err.code, HOIST_E_INVALID);
+	format(prefix, sizeof(prefix), "%s:%s", path, start);
+	assert_memory_equal(err.msg, prefix, strlen(prefix));
+	len = strlen(err.msg);
+	assert_true(len >= end_len);
+	assert_string_equal(err.msg + len - end_len, end);
+}
+
+static void test_job_inputs_outputs(void **state)
+{
+	char resolved[PATH_MAX];
+	char expected[PATH_MAX + 32];
+	json_t *spec, *inputs, *outputs;
+
+	(void)state;
+	assert_non_null(realpath(tmp_dir, resolved));
+	spec = load_job_ok(JOB_HEAD
+			   "inputs:\n"
+			   "  - {from: ., to: data/local}\n"
+			   "  - from: s3://bucket/sets/v1\n"
+			   "    to: data/remote\n"
+			   "outputs: [model.bin, logs/eval]\n");
+	inputs = json_object_get(spec, "inputs");
+	assert_int_equal(json_array_size(inputs), 2);
+	format(expected, sizeof(expected), "%s", resolved);
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(inputs, 0), "from")), expected);
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(inputs, 0), "to")), "data/local");
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(inputs, 1), "from")), "s3://bucket/sets/v1");
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(inputs, 1), "to")), "data/remote");
+	outputs = json_object_get(spec, "outputs");
+	assert_int_equal(json_array_size(outputs), 2);
+	assert_string_equal(json_string_value(json_array_get(outputs, 0)),
+			    "model.bin");
+	assert_string_equal(json_string_value(json_array_get(outputs, 1)),
+			    "logs/eval");
+	json_decref(spec);
+
+	/* Both keys are optional and absent from the spec when not given. */
+	spec = load_job_ok(JOB_HEAD);
+	assert_null(json_object_get(spec, "inputs"));
+	assert_null(json_object_get(spec, "outputs"));
+	json_decref(spec);
+}
+
+static void test_job_inputs_errors(void **state)
+{
+	(void)state;
+	assert_job_error(JOB_HEAD "inputs: data\n",
+			 "4:9: inputs: expected a sequence, found the string "
+			 "'data'");
+	assert_job_error(JOB_HEAD "inputs:\n  - {from: .}\n",
+			 "5:5: inputs[0]: missing required key 'to'");
+	assert_job_error(JOB_HEAD "inputs:\n  - {from: ., to: x, mode: ro}\n",
+			 "5:22: inputs[0]: unknown key 'mode'; allowed keys: "
+			 "from, to");
+	assert_job_error_part(JOB_HEAD "inputs:\n  - {from: missing-dir, "
+			      "to: x}\n", "5:12: inputs[0].from: directory '",
+			      "/missing-dir' not found");
+	assert_job_error(JOB_HEAD "inputs:\n  - {from: 's3://', to: x}\n",
+			 "5:12: inputs[0].from: invalid S3 URL 's3://': "
+			 "expected s3://BUCKET/PREFIX");
+	assert_job_error(JOB_HEAD "inputs:\n  - {from: 'http://h/x', to: x}\n",
+			 "5:12: inputs[0].from: expected a local directory or "
+			 "an s3://BUCKET/PREFIX URL, found 'http://h/x'");
+	assert_job_error(JOB_HEAD "inputs:\n  - {from: ., to: /abs}\n",
+			 "5:19: inputs[0].to: expected a path relative to the "
+			 "working directory, found the absolute path '/abs'");
+	assert_job_error(JOB_HEAD "inputs:\n  - {from: ., to: a/../b}\n",
+			 "5:19: inputs[0].to: invalid path 'a/../b': an "
+			 "empty, '.' or '..' segment is not allowed, because "
+			 "the path must stay inside the working directory");
+	assert_job_error(JOB_HEAD "inputs:\n  - {from: ., to: ''}\n",
+			 "5:19: inputs[0].to: expected a path relative to the "
+			 "working directory, found an empty string");
+	assert_job_error(JOB_HEAD "inputs:\n  - {from: ., to: data}\n"
+			 "  - {from: ., to: data/sub}\n",
+			 "6:19: inputs[1].to: 'data/sub' overlaps the 'to' of "
+			 "input 1 ('data'); each input needs a folder of its "
+			 "own");
+	assert_job_error(JOB_HEAD "inputs:\n  - {from: 12, to: data}\n",
+			 "5:12: inputs[0].from: expected a string, found the "
+			 "integer 12; quote it (\"12\") if you mean a path");
+}
+
+static void test_job_outputs_errors(void **state)
+{
+	(void)state;
+	assert_job_error(JOB_HEAD "outputs: model.bin\n",
+			 "4:10: outputs: expected a sequence, found the "
+			 "string 'model.bin'");
+	assert_job_error(JOB_HEAD "outputs: [./model.bin]\n",
+			 "4:11: outputs[0]: invalid path './model.bin': an "
+			 "empty, '.' or '..' segment is not allowed, because "
+			 "the path must stay inside the working directory");
+	assert_job_error(JOB_HEAD "outputs: [out, out/model.bin]\n",
+			 "4:16: outputs[1]: 'out/model.bin' overlaps output 1 "
+			 "('out'); list each file or folder once");
+	assert_job_error(JOB_HEAD "outputs: [true]\n",
+			 "4:11: outputs[0]: expected a string, found the "
+			 "boolean true; quote it (\"true\") if you mean a path");
+	assert_job_error(JOB_HEAD "outputs: [/tmp/x]\n",
+			 "4:11: outputs[0]: expected a path relative to the "
+			 "working directory, found the absolute path '/tmp/x'");
 }
 
 static void test_job_workdir(void **state)
@@ -1301,6 +1425,9 @@ int main(void)
 		cmocka_unit_test(test_file_not_utf8),
 		cmocka_unit_test(test_file_over_limit),
 		cmocka_unit_test(test_job_full_spec),
+		cmocka_unit_test(test_job_inputs_outputs),
+		cmocka_unit_test(test_job_inputs_errors),
+		cmocka_unit_test(test_job_outputs_errors),
 		cmocka_unit_test(test_job_defaults),
 		cmocka_unit_test(test_job_command_forms),
 		cmocka_unit_test(test_job_profile_resolution),
