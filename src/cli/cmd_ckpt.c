@@ -22,88 +22,10 @@
 
 #include "cli/client.h"
 #include "cli/format.h"
+#include "cli/storage_client.h"
 #include "common/clock.h"
 #include "storage/artifact.h"
 #include "storage/checkpoint.h"
-#include "storage/s3.h"
-
-#define PRESIGNED_PREFIX "hoist-presigned:"
-
-/* The presign callback's state: hoistd and the job whose prefix it signs. */
-struct ckpt_presign {
-	struct hoist_cli_client *client;
-	char path[256];			/* "/v1/jobs/JOB/presign" */
-};
-
-static int presign_from_hoistd(void *arg, const char *method,
-			       const char *key,
-			       const struct hoist_s3_param *query,
-			       size_t nquery, char *url, size_t urllen,
-			       struct hoist_err *err)
-{
-	struct ckpt_presign *ctx = arg;
-	json_t *params = json_object();
-	json_t *body, *reply = NULL;
-	const char *signed_url;
-	int rc = -1;
-
-	for (size_t i = 0; params && i < nquery; i++)
-		json_object_set_new(params, query[i].name,
-				    json_string(query[i].value ?
-						query[i].value : ""));
-	body = json_pack("{s:s, s:o, s:o*}", "method", method, "key",
-			 key ? json_string(key) : json_null(), "query", params);
-	if (!body)
-		return hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
-	if (hoist_cli_client_call(ctx->client, "POST", ctx->path, body, &reply,
-				  err))
-		goto out;
-	signed_url = json_string_value(json_object_get(reply, "url"));
-	if (!signed_url || strlen(signed_url) >= urllen) {
-		hoist_err_set(err, HOIST_E_HTTP, "hoistd's presign reply for "
-			      "%s %s has no usable 'url'", method,
-			      key ? key : "(bucket)");
-		goto out;
-	}
-	memcpy(url, signed_url, strlen(signed_url) + 1);
-	rc = 0;
-out:
-	json_decref(body);
-	json_decref(reply);
-	return rc;
-}
-
-/* Opens the artifact store of hoistd for job_id's objects. */
-static int open_store(struct hoist_cli_client *client, const char *job_id,
-		      struct ckpt_presign *ctx,
-		      struct hoist_artifact_store **store,
-		      struct hoist_err *err)
-{
-	json_t *reply = NULL;
-	const char *url;
-	int rc = -1;
-
-	if (hoist_cli_client_call(client, "GET", "/v1/storage", NULL, &reply,
-				  err))
-		return -1;
-	url = json_string_value(json_object_get(reply, "storage_url"));
-	if (!url) {
-		hoist_err_set(err, HOIST_E_HTTP, "hoistd's /v1/storage reply "
-			      "has no 'storage_url'");
-		goto out;
-	}
-	if (strncmp(url, PRESIGNED_PREFIX, strlen(PRESIGNED_PREFIX)) != 0) {
-		rc = hoist_artifact_open(url, store, err);
-		goto out;
-	}
-	ctx->client = client;
-	snprintf(ctx->path, sizeof(ctx->path), "/v1/jobs/%s/presign", job_id);
-	rc = hoist_s3_open_presigned(url + strlen(PRESIGNED_PREFIX),
-				     presign_from_hoistd, ctx, store, err);
-out:
-	json_decref(reply);
-	return rc;
-}
 
 /*
  * Transfer progress.  The checkpoint code moves one file at a time through
@@ -460,7 +382,7 @@ static int cmd_pull(int argc, char **argv)
 	struct hoist_artifact_store *store = NULL;
 	struct progress_store counted;
 	struct progress progress;
-	struct ckpt_presign presign;
+	struct hoist_cli_presign presign;
 	struct hoist_cli_args args;
 	const char *job_id, *step_text = NULL, *dir;
 	json_t *job = NULL, *ckpt;
@@ -478,7 +400,8 @@ static int cmd_pull(int argc, char **argv)
 		goto out;
 	ckpt = pick_checkpoint(json_object_get(job, "checkpoints"), job_id,
 			       step_text, &err);
-	if (!ckpt || open_store(&client, job_id, &presign, &store, &err))
+	if (!ckpt || hoist_cli_storage_open(&client, job_id, &presign,
+					    &store, &err))
 		goto out;
 	hoist_cli_json_int(ckpt, "bytes", &bytes);
 	hoist_cli_json_int(ckpt, "files", &files);
@@ -648,7 +571,7 @@ static int cmd_push(int argc, char **argv)
 	struct hoist_checkpoint_info info;
 	struct progress_store counted;
 	struct progress progress;
-	struct ckpt_presign presign;
+	struct hoist_cli_presign presign;
 	struct hoist_cli_args args;
 	const char *job_id, *dir;
 	json_t *job = NULL;
@@ -665,7 +588,7 @@ static int cmd_push(int argc, char **argv)
 	    get_job(&client, job_id, &job, &err) ||
 	    pick_push_step(json_object_get(job, "checkpoints"), job_id,
 			   step_text, &step, &err) ||
-	    open_store(&client, job_id, &presign, &store, &err))
+	    hoist_cli_storage_open(&client, job_id, &presign, &store, &err))
 		goto out;
 	/* The key names an attempt, and attempts count from 1: a job that
 	 * has not started yet stores its pushed checkpoint under attempt 1. */

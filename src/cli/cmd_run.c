@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/follow.h"
+#include "cli/storage_client.h"
 #include "cli/format.h"
 #include "cli/view.h"
 #include "common/clock.h"
@@ -647,6 +648,9 @@ int hoist_cli_cmd_run(int argc, char **argv)
 		      &job_spec, &err))
 		goto out;
 	if (hoist_cli_client_open(&client, &err))
+		goto out;
+	if (hoist_cli_stage_inputs(&client, job_spec, opts.json || opts.quiet,
+				   &err))
 		goto out;
 	if (hoist_cli_client_call(&client, "POST", "/v1/jobs", job_spec,
 				  &record, &err))

@@ -529,7 +529,21 @@ static json_t *build_assignment(struct hoist_daemon *daemon,
 	const json_t *spec = live->job.spec;
 	json_t *env = json_object_get(spec, "env");
 	json_t *workdir = json_object_get(spec, "workdir");
+	json_t *outputs = json_object_get(spec, "outputs");
+	json_t *inputs = json_array();
 	json_t *resume = json_null();
+	json_t *input;
+	size_t i;
+
+	/* The agent needs each staged input's manifest and target only;
+	 * "from" names a folder on the submitting machine. */
+	json_array_foreach(json_object_get(spec, "inputs"), i, input)
+		json_array_append_new(inputs, json_pack(
+			"{s:O?, s:O?, s:O?}", "manifest_key",
+			json_object_get(input, "manifest_key"),
+			"manifest_sha256",
+			json_object_get(input, "manifest_sha256"), "to",
+			json_object_get(input, "to")));
 
 	if (resume_from)
 		resume = json_pack("{s:I, s:s, s:s}", "step",
@@ -538,7 +552,8 @@ static json_t *build_assignment(struct hoist_daemon *daemon,
 				   "manifest_sha256",
 				   resume_from->manifest_sha256);
 	return json_pack(
-		"{s:s, s:i, s:O, s:o, s:o, s:I, s:I, s:i, s:s, s:o}",
+		"{s:s, s:i, s:O, s:o, s:o, s:I, s:I, s:i, s:s, s:o, s:o, "
+		"s:o}",
 		"job_id", live->job.id, "attempt", live->attempt.number,
 		"command", json_object_get(spec, "command"),
 		"workdir", workdir ? json_incref(workdir) : json_null(),
@@ -551,7 +566,8 @@ static json_t *build_assignment(struct hoist_daemon *daemon,
 						"interval_seconds", 600),
 		"heartbeat_interval_ms", daemon->settings.heartbeat_interval_ms,
 		"storage_url", hoist_presign_agent_storage_url(daemon),
-		"resume", resume);
+		"resume", resume, "inputs", inputs,
+		"outputs", outputs ? json_incref(outputs) : json_array());
 }
 
 static void handle_agent_claim(struct api_call *call)

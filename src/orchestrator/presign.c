@@ -155,6 +155,9 @@ const char *hoist_presign_agent_storage_url(const struct hoist_daemon *daemon)
 				   daemon->storage_url;
 }
 
+/* The prefix of staged job inputs, readable by every job. */
+#define DATASETS_PREFIX "datasets/"
+
 /* Query parameters an agent may send, on an object and on the bucket. */
 static const char *const object_params[] = {
 	"uploads", "uploadId", "partNumber", NULL,
@@ -195,8 +198,8 @@ static const char *operation_name(const char *method, const char *key,
 
 /*
  * Checks that the request touches only the job's prefix: an object key
- * below "jobs/<job>/", or a listing whose prefix lies below the same
- * objects.  Fills reason and returns -1 when it does not.
+ * below "jobs/<job>/", a GET or HEAD of a key below "datasets/", or a
+ * listing whose prefix lies below the job's objects.  Fills reason and returns -1 when it does not.
  */
 static int check_scope(const struct hoist_presigner *p, const char *job_id,
 		       const char *method, const char *key,
@@ -226,9 +229,24 @@ static int check_scope(const struct hoist_presigner *p, const char *job_id,
 				 hoist_artifact_key_error(key));
 			return -1;
 		}
+		/* Staged job inputs are content-addressed and shared by all
+		 * jobs, so any agent may read them but none may change them. */
+		if (strncmp(key, DATASETS_PREFIX, strlen(DATASETS_PREFIX)) == 0) {
+			if ((strcmp(method, "GET") != 0 &&
+			     strcmp(method, "HEAD") != 0) ||
+			    json_object_size(query) != 0) {
+				snprintf(reason, reasonlen, "key '%.200s' under "
+					 "%s is read-only: only GET and HEAD "
+					 "without query parameters are allowed",
+					 key, DATASETS_PREFIX);
+				return -1;
+			}
+			return 0;
+		}
 		if (strncmp(key, scope, strlen(scope)) != 0) {
-			snprintf(reason, reasonlen, "key '%.200s' is outside %.200s",
-				 key, scope);
+			snprintf(reason, reasonlen, "key '%.200s' is outside "
+				 "%.200s and %s (read-only)", key, scope,
+				 DATASETS_PREFIX);
 			return -1;
 		}
 		return 0;

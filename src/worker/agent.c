@@ -805,6 +805,92 @@ static int restore(struct hoist_agent *agent, struct hoist_err *err)
 	return 0;
 }
 
+/* Fills the fields that every input and output transfer of the job
+ * shares. */
+static void job_transfer_request(struct hoist_agent *agent,
+				 enum hoist_transfer_op op,
+				 struct hoist_transfer_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->op = op;
+	req->storage_url = agent->job.storage_url;
+	req->job_id = agent->job.job_id;
+	req->attempt = agent->job.attempt;
+	hoist_agent_presign_fields(agent, req);
+}
+
+/* Restores every staged input into <job workdir>/<to>, one
+ * hoist-transfer child each, before the command starts.  Returns 0, 1 when
+ * fencing or a stop signal cut it short, or -1 with err. */
+static int restore_inputs(struct hoist_agent *agent, struct hoist_err *err)
+{
+	for (size_t i = 0; i < agent->job.ninputs; i++) {
+		const struct hoist_assignment_input *input =
+			&agent->job.inputs[i];
+		struct hoist_transfer_request req;
+		char dir[PATH_MAX];
+		int rc;
+
+		if (join_path(dir, agent->job.workdir, input->to, err))
+			return -1;
+		job_transfer_request(agent, HOIST_TRANSFER_INPUT, &req);
+		req.dir = dir;
+		req.manifest_key = input->manifest_key;
+		req.manifest_sha256 = input->manifest_sha256;
+		agent_log(HOIST_LOG_INFO, agent, "restoring input %s into %s",
+			  input->manifest_key, dir);
+		agent->restoring = 1;
+		rc = run_setup_transfer(agent, &req, err);
+		agent->restoring = 0;
+		if (rc != 0)
+			return rc;
+		if (!agent->setup_result.ok)
+			return hoist_err_set(err, HOIST_E_IO, "%s",
+					     agent->setup_result.error);
+		agent_log(HOIST_LOG_INFO, agent, "restored input %s: %llu "
+			  "files, %llu bytes, verified", input->to,
+			  (unsigned long long)agent->setup_result.files,
+			  (unsigned long long)agent->setup_result.bytes);
+	}
+	return 0;
+}
+
+/* Uploads every path of the job's outputs under jobs/<job>/outputs/<path>,
+ * one hoist-transfer child each.  Returns 0, 1 when fencing or a stop
+ * signal cut it short, or -1 with err naming the first failed output. */
+static int upload_outputs(struct hoist_agent *agent, struct hoist_err *err)
+{
+	for (size_t i = 0; i < agent->job.noutputs; i++) {
+		const char *path = agent->job.outputs[i];
+		struct hoist_transfer_request req;
+		char source[PATH_MAX], key[HOIST_TRANSFER_KEY_MAX + 1];
+		int rc;
+
+		if (join_path(source, agent->job.workdir, path, err))
+			return -1;
+		if ((size_t)snprintf(key, sizeof(key), "jobs/%s/outputs/%s",
+				     agent->job.job_id, path) >= sizeof(key))
+			return hoist_err_set(err, HOIST_E_INVALID, "output '%s' "
+					     "gives a key longer than %d "
+					     "bytes", path,
+					     HOIST_TRANSFER_KEY_MAX);
+		job_transfer_request(agent, HOIST_TRANSFER_OUTPUT, &req);
+		req.dir = source;
+		req.key = key;
+		rc = run_setup_transfer(agent, &req, err);
+		if (rc != 0)
+			return rc;
+		if (!agent->setup_result.ok)
+			return hoist_err_set(err, HOIST_E_IO, "%s",
+					     agent->setup_result.error);
+		agent_log(HOIST_LOG_INFO, agent, "uploaded output %s to %s: "
+			  "%llu files, %llu bytes", path, key,
+			  (unsigned long long)agent->setup_result.files,
+			  (unsigned long long)agent->setup_result.bytes);
+	}
+	return 0;
+}
+
 static int spawn_command(struct hoist_agent *agent, struct hoist_err *err)
 {
 	struct hoist_cmdenv_paths paths;
@@ -945,6 +1031,7 @@ static void flush_logs(struct hoist_agent *agent)
 /* Uploads the last checkpoint, ships the output and reports the exit. */
 static int finish(struct hoist_agent *agent)
 {
+	struct hoist_err output_err = HOIST_ERR_INIT;
 	struct hoist_err err = HOIST_ERR_INIT;
 	int status = agent->wait_status;
 	int exit_code;
@@ -972,6 +1059,22 @@ static int finish(struct hoist_agent *agent)
 		exit_code = 128 + signal;
 	} else {
 		exit_code = WEXITSTATUS(status);
+	}
+	/* A job whose outputs are lost has not succeeded: the attempt then
+	 * ends as if the command never ran, with the upload's error. */
+	if (exit_code == 0 && !agent->child.exec_errno &&
+	    !agent->term_received &&
+	    upload_outputs(agent, &output_err) != 0) {
+		if (agent->fenced)
+			return exit_fenced(agent);
+		if (output_err.code == HOIST_OK)
+			hoist_err_set(&output_err, HOIST_E_IO, "a stop signal "
+				      "arrived while the outputs were "
+				      "uploaded");
+		agent_log(HOIST_LOG_ERROR, agent, "%s", output_err.msg);
+		return report_exit(agent, -1, 0, output_err.msg,
+				   hoist_clock_mono_ms() +
+				   EXIT_REPORT_DEADLINE_MS);
 	}
 	return report_exit(agent, exit_code, signal,
 			   agent->child.exec_errno ? agent->child.exec_error :
@@ -1003,6 +1106,10 @@ static int run_job(struct hoist_agent *agent, const char *workdir)
 					    "memory", HOIST_AGENT_EXIT_SETUP);
 	if (agent->job.has_resume ? restore(agent, &err) :
 	    check_store(agent, &err))
+		return report_setup_failure(agent, err.msg,
+					    HOIST_AGENT_EXIT_SETUP);
+	if (!agent->fenced && !agent->term_received &&
+	    restore_inputs(agent, &err) < 0)
 		return report_setup_failure(agent, err.msg,
 					    HOIST_AGENT_EXIT_SETUP);
 	wait_for_signal(agent, 0);

@@ -235,20 +235,19 @@ static int parse_env(const json_t *doc, struct hoist_assignment *out,
 	return 0;
 }
 
-static int parse_sha256(const char *text, char out[65],
+static int parse_sha256(const char *field, const char *text, char out[65],
 			struct hoist_err *err)
 {
 	if (strlen(text) != 64)
 		return hoist_err_set(err, HOIST_E_INVALID,
-				     "assignment field 'resume.manifest_sha256'"
-				     " must be 64 hex digits, got %zu "
-				     "characters", strlen(text));
+				     "assignment field '%s' must be 64 hex "
+				     "digits, got %zu characters", field,
+				     strlen(text));
 	for (size_t i = 0; i < 64; i++) {
 		if (!isxdigit((unsigned char)text[i]))
 			return hoist_err_set(err, HOIST_E_INVALID,
-					     "assignment field "
-					     "'resume.manifest_sha256' must be"
-					     " 64 hex digits");
+					     "assignment field '%s' must be 64 "
+					     "hex digits", field);
 		out[i] = (char)tolower((unsigned char)text[i]);
 	}
 	out[64] = '\0';
@@ -288,11 +287,117 @@ static int parse_resume(const json_t *doc, struct hoist_assignment *out,
 		hoist_err_prefix(err, "in 'resume'");
 		return -1;
 	}
-	if (parse_sha256(sha, out->resume.manifest_sha256, err))
+	if (parse_sha256("resume.manifest_sha256", sha,
+			 out->resume.manifest_sha256, err))
 		return -1;
 	out->resume.step = step;
 	memcpy(out->resume.manifest_key, key, strlen(key) + 1);
 	out->has_resume = 1;
+	return 0;
+}
+
+/* Stores the array doc[name] in *out, NULL when it is missing (a hoistd
+ * older than inputs and outputs).  Returns 0, or -1 with err set. */
+static int get_path_array(const json_t *doc, const char *name,
+			  const json_t **out, struct hoist_err *err)
+{
+	const json_t *value = json_object_get(doc, name);
+
+	*out = NULL;
+	if (!value || json_is_null(value))
+		return 0;
+	if (!json_is_array(value))
+		return hoist_err_set(err, HOIST_E_INVALID, "assignment field "
+				     "'%s' must be an array", name);
+	if (json_array_size(value) > HOIST_ASSIGNMENT_PATHS_MAX)
+		return hoist_err_set(err, HOIST_E_INVALID, "assignment field "
+				     "'%s' has %zu items, the maximum is %d",
+				     name, json_array_size(value),
+				     HOIST_ASSIGNMENT_PATHS_MAX);
+	*out = value;
+	return 0;
+}
+
+static int parse_input(const json_t *item, size_t index,
+		       struct hoist_assignment_input *input,
+		       struct hoist_err *err)
+{
+	const char *key, *sha, *to;
+
+	if (!json_is_object(item))
+		return hoist_err_set(err, HOIST_E_INVALID, "assignment field "
+				     "'inputs[%zu]' must be an object", index);
+	key = get_string(item, "manifest_key", HOIST_ASSIGNMENT_KEY_MAX, err);
+	sha = key ? get_string(item, "manifest_sha256", 64, err) : NULL;
+	to = sha ? get_string(item, "to", PATH_MAX - 1, err) : NULL;
+	if (!to) {
+		hoist_err_prefix(err, "in 'inputs[%zu]' (was the input staged "
+				 "by 'hoist run'?)", index);
+		return -1;
+	}
+	if (!object_key_valid(key) || strncmp(key, "datasets/", 9) != 0)
+		return hoist_err_set(err, HOIST_E_INVALID, "assignment field "
+				     "'inputs[%zu].manifest_key' is '%s', "
+				     "expected a key under datasets/", index,
+				     key);
+	if (parse_sha256("inputs[].manifest_sha256", sha,
+			 input->manifest_sha256, err)) {
+		hoist_err_prefix(err, "in 'inputs[%zu]'", index);
+		return -1;
+	}
+	if (!object_key_valid(to))
+		return hoist_err_set(err, HOIST_E_INVALID, "assignment field "
+				     "'inputs[%zu].to' is '%s', expected a "
+				     "relative path without empty, '.' or '..' "
+				     "segments", index, to);
+	memcpy(input->manifest_key, key, strlen(key) + 1);
+	input->to = dup_or_fail(to, err);
+	return input->to ? 0 : -1;
+}
+
+static int parse_inputs_outputs(const json_t *doc,
+				struct hoist_assignment *out,
+				struct hoist_err *err)
+{
+	const json_t *inputs, *outputs, *item;
+	size_t i;
+
+	if (get_path_array(doc, "inputs", &inputs, err) ||
+	    get_path_array(doc, "outputs", &outputs, err))
+		return -1;
+	if (json_array_size(inputs) > 0) {
+		out->inputs = calloc(json_array_size(inputs),
+				     sizeof(*out->inputs));
+		if (!out->inputs)
+			return hoist_err_set(err, HOIST_E_NOMEM,
+					     "out of memory");
+	}
+	json_array_foreach(inputs, i, item) {
+		if (parse_input(item, i, &out->inputs[i], err))
+			return -1;
+		out->ninputs++;
+	}
+	if (json_array_size(outputs) > 0) {
+		out->outputs = calloc(json_array_size(outputs),
+				      sizeof(*out->outputs));
+		if (!out->outputs)
+			return hoist_err_set(err, HOIST_E_NOMEM,
+					     "out of memory");
+	}
+	json_array_foreach(outputs, i, item) {
+		const char *path = json_string_value(item);
+
+		if (!path || strlen(path) > PATH_MAX - 1 ||
+		    !object_key_valid(path))
+			return hoist_err_set(err, HOIST_E_INVALID, "assignment "
+					     "field 'outputs[%zu]' must be a "
+					     "relative path without empty, '.' "
+					     "or '..' segments", i);
+		out->outputs[i] = dup_or_fail(path, err);
+		if (!out->outputs[i])
+			return -1;
+		out->noutputs++;
+	}
 	return 0;
 }
 
@@ -356,7 +461,9 @@ static int parse_fields(const json_t *doc, struct hoist_assignment *out,
 	if (!out->storage_url)
 		return -1;
 
-	return parse_resume(doc, out, err);
+	if (parse_resume(doc, out, err))
+		return -1;
+	return parse_inputs_outputs(doc, out, err);
 }
 
 int hoist_assignment_from_json(const json_t *doc, struct hoist_assignment *out,
@@ -408,5 +515,9 @@ void hoist_assignment_release(struct hoist_assignment *out)
 	free_strings(out->env_values, out->nenv);
 	free(out->workdir);
 	free(out->storage_url);
+	for (size_t i = 0; i < out->ninputs; i++)
+		free(out->inputs[i].to);
+	free(out->inputs);
+	free_strings(out->outputs, out->noutputs);
 	memset(out, 0, sizeof(*out));
 }

@@ -30,6 +30,16 @@ struct hoist_assignment_resume {
 	char manifest_sha256[65];	/* lowercase hex */
 };
 
+/* Most inputs and most outputs of a job, as the job file loader allows. */
+#define HOIST_ASSIGNMENT_PATHS_MAX 64
+
+/* A staged input: the dataset manifest to restore and where it goes. */
+struct hoist_assignment_input {
+	char manifest_key[HOIST_ASSIGNMENT_KEY_MAX + 1];
+	char manifest_sha256[65];	/* lowercase hex */
+	char *to;			/* owned, relative to workdir */
+};
+
 struct hoist_assignment {
 	char job_id[HOIST_ASSIGNMENT_JOB_ID_MAX + 1];
 	int attempt;			/* from 1 */
@@ -45,6 +55,10 @@ struct hoist_assignment {
 	char *storage_url;		/* owned */
 	int has_resume;			/* 0 on a fresh start */
 	struct hoist_assignment_resume resume;
+	struct hoist_assignment_input *inputs;	/* owned, ninputs entries */
+	size_t ninputs;
+	char **outputs;			/* owned, relative to workdir */
+	size_t noutputs;
 };
 
 /*

@@ -16,15 +16,23 @@
  *   {"op":"restore","storage_url":..,"job_id":..,"attempt":..,"step":..,
  *    "dir":..,"manifest_key":..,"manifest_sha256":..}
  *   {"op":"check","storage_url":..,"job_id":..,"attempt":..,"step":0}
+ *   {"op":"input",..,"step":0,"dir":..,"manifest_key":..,
+ *    "manifest_sha256":..}
+ *   {"op":"output",..,"step":0,"dir":..,"key":..}
  *
  *   {"ok":true,"step":..,"manifest_key":..,"manifest_sha256":..,
  *    "files":..,"bytes":..}			(upload)
  *   {"ok":true,"step":..}			(restore)
  *   {"ok":true}				(check)
+ *   {"ok":true,"files":..,"bytes":..}		(input and output)
  *   {"ok":false,"error":".."}
  *
  * A check opens the store the way an upload would, so that a bad
  * storage_url fails the attempt at its start instead of at every upload.
+ * An input restores the staged dataset whose manifest is manifest_key
+ * (datasets/manifests/<sha256>.json) into dir, verifying every file.  An
+ * output uploads the file dir under key, or every regular file below the
+ * folder dir under key + "/" + its relative path.
  *
  * A storage_url "hoist-presigned:s3://..." names an S3 store whose
  * requests hoistd presigns: the request then also carries
@@ -55,6 +63,8 @@ enum hoist_transfer_op {
 	HOIST_TRANSFER_UPLOAD = 1,	/* upload dir as checkpoint step */
 	HOIST_TRANSFER_RESTORE,		/* restore manifest_key into dir */
 	HOIST_TRANSFER_CHECK,		/* open the store only */
+	HOIST_TRANSFER_INPUT,		/* restore a staged input into dir */
+	HOIST_TRANSFER_OUTPUT,		/* upload the file or folder dir */
 };
 
 /* The parameters of one transfer.  The strings are borrowed. */
@@ -66,8 +76,11 @@ struct hoist_transfer_request {
 	int64_t step;		/* the step uploaded, or expected on restore */
 	const char *dir;	/* the checkpoint folder, or the target;
 				 * NULL for a check */
-	const char *manifest_key;	/* restore only */
-	const char *manifest_sha256;	/* restore only, "" skips the check */
+	const char *manifest_key;	/* restore and input only */
+	const char *manifest_sha256;	/* restore and input; "" skips the
+					 * check on a restore only */
+	const char *key;		/* output only: the key of a file, or
+					 * the key prefix of a folder's files */
 	const char *orchestrator_url;	/* presigned storage only, else NULL */
 	const char *token;		/* presigned storage only, else NULL */
 };
@@ -87,8 +100,8 @@ struct hoist_transfer_result {
 	int64_t step;		/* uploaded, or restored (from the manifest) */
 	char manifest_key[HOIST_TRANSFER_KEY_MAX + 1];	/* upload only */
 	char manifest_sha256[65];			/* upload only */
-	uint64_t files;					/* upload only */
-	uint64_t bytes;					/* upload only */
+	uint64_t files;				/* upload, input and output */
+	uint64_t bytes;				/* upload, input and output */
 	char error[HOIST_ERR_MSG_MAX];			/* when !ok */
 };
 
@@ -104,8 +117,9 @@ int hoist_transfer_request_format(const struct hoist_transfer_request *req,
 /*
  * Parses and validates a request line of len bytes: op, a non-empty
  * storage_url, a job_id, attempt >= 1, step >= 0, an absolute dir (not
- * for a check), and for a restore a manifest_key and a manifest_sha256 of
- * 64 lowercase hex digits or "".  Returns 0 with out filled (release it with
+ * for a check), for a restore a manifest_key and a manifest_sha256 of 64
+ * lowercase hex digits or "", for an input the same with a digest that
+ * may not be "", and for an output a key.  Returns 0 with out filled (release it with
  * hoist_transfer_request_release()), or -1 with HOIST_E_INVALID naming
  * the field.
  */

@@ -21,6 +21,10 @@ static const char *op_name(enum hoist_transfer_op op)
 		return "restore";
 	case HOIST_TRANSFER_CHECK:
 		return "check";
+	case HOIST_TRANSFER_INPUT:
+		return "input";
+	case HOIST_TRANSFER_OUTPUT:
+		return "output";
 	}
 	return "unknown";
 }
@@ -61,7 +65,13 @@ int hoist_transfer_request_format(const struct hoist_transfer_request *req,
 		json_decref(doc);
 		doc = NULL;
 	}
-	if (doc && req->op == HOIST_TRANSFER_RESTORE &&
+	if (doc && req->op == HOIST_TRANSFER_OUTPUT &&
+	    json_object_set_new(doc, "key", json_string(req->key))) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	if (doc && (req->op == HOIST_TRANSFER_RESTORE ||
+		    req->op == HOIST_TRANSFER_INPUT) &&
 	    (json_object_set_new(doc, "manifest_key",
 				 json_string(req->manifest_key)) ||
 	     json_object_set_new(doc, "manifest_sha256",
@@ -159,9 +169,14 @@ int hoist_transfer_request_parse(const char *text, size_t len,
 		req->op = HOIST_TRANSFER_RESTORE;
 	} else if (strcmp(op, "check") == 0) {
 		req->op = HOIST_TRANSFER_CHECK;
+	} else if (strcmp(op, "input") == 0) {
+		req->op = HOIST_TRANSFER_INPUT;
+	} else if (strcmp(op, "output") == 0) {
+		req->op = HOIST_TRANSFER_OUTPUT;
 	} else {
 		hoist_err_set(err, HOIST_E_INVALID, "transfer field 'op' is "
-			      "'%s' (expected upload, restore or check)", op);
+			      "'%s' (expected upload, restore, check, input "
+			      "or output)", op);
 		goto fail;
 	}
 	req->storage_url = get_string(out->doc, "storage_url",
@@ -198,6 +213,13 @@ int hoist_transfer_request_parse(const char *text, size_t len,
 	}
 	if (req->op == HOIST_TRANSFER_UPLOAD)
 		return 0;
+	if (req->op == HOIST_TRANSFER_OUTPUT) {
+		req->key = get_string(out->doc, "key", HOIST_TRANSFER_KEY_MAX,
+				      0, err);
+		if (!req->key)
+			goto fail;
+		return 0;
+	}
 
 	req->manifest_key = get_string(out->doc, "manifest_key",
 				       HOIST_TRANSFER_KEY_MAX, 0, err);
@@ -205,7 +227,8 @@ int hoist_transfer_request_parse(const char *text, size_t len,
 					  err);
 	if (!req->manifest_key || !req->manifest_sha256)
 		goto fail;
-	if (req->manifest_sha256[0] && !sha256_hex_valid(req->manifest_sha256)) {
+	if ((req->manifest_sha256[0] || req->op == HOIST_TRANSFER_INPUT) &&
+	    !sha256_hex_valid(req->manifest_sha256)) {
 		hoist_err_set(err, HOIST_E_INVALID, "transfer field "
 			      "'manifest_sha256' is '%s' (expected 64 "
 			      "lowercase hex digits or \"\")",
@@ -234,6 +257,10 @@ int hoist_transfer_result_format(enum hoist_transfer_op op,
 		doc = json_pack("{s:b, s:s}", "ok", 0, "error", result->error);
 	else if (op == HOIST_TRANSFER_CHECK)
 		doc = json_pack("{s:b}", "ok", 1);
+	else if (op == HOIST_TRANSFER_INPUT || op == HOIST_TRANSFER_OUTPUT)
+		doc = json_pack("{s:b, s:I, s:I}", "ok", 1, "files",
+				(json_int_t)result->files, "bytes",
+				(json_int_t)result->bytes);
 	else if (op == HOIST_TRANSFER_RESTORE)
 		doc = json_pack("{s:b, s:I}", "ok", 1, "step",
 				(json_int_t)result->step);
@@ -291,6 +318,17 @@ int hoist_transfer_result_parse(enum hoist_transfer_op op, const char *text,
 		goto out;
 	}
 	if (op == HOIST_TRANSFER_CHECK) {
+		out->ok = 1;
+		rc = 0;
+		goto out;
+	}
+	if (op == HOIST_TRANSFER_INPUT || op == HOIST_TRANSFER_OUTPUT) {
+		if (get_integer(doc, "files", 0, INT64_MAX, &value, err))
+			goto out;
+		out->files = (uint64_t)value;
+		if (get_integer(doc, "bytes", 0, INT64_MAX, &value, err))
+			goto out;
+		out->bytes = (uint64_t)value;
 		out->ok = 1;
 		rc = 0;
 		goto out;

@@ -1,0 +1,44 @@
+/*
+ * storage_client.h - the CLI's access to the artifact store of hoistd, and
+ * the staging of a job's inputs to it.
+ */
+#ifndef HOIST_CLI_STORAGE_CLIENT_H
+#define HOIST_CLI_STORAGE_CLIENT_H
+
+#include <jansson.h>
+
+#include "cli/client.h"
+#include "common/err.h"
+#include "storage/artifact.h"
+
+/* The presign callback's state: hoistd and the job whose prefix it signs. */
+struct hoist_cli_presign {
+	struct hoist_cli_client *client;
+	char path[256];			/* "/v1/jobs/JOB/presign" */
+};
+
+/*
+ * Opens the artifact store that hoistd's GET /v1/storage names: a file://
+ * store directly, an S3 store with every request presigned by hoistd for
+ * job_id's prefix.  ctx must outlive the store.  job_id NULL opens only a
+ * store that needs no presigning, and fails with HOIST_E_CONFLICT for a
+ * presigned one.  The caller closes *store with hoist_artifact_close().
+ */
+int hoist_cli_storage_open(struct hoist_cli_client *client,
+			   const char *job_id, struct hoist_cli_presign *ctx,
+			   struct hoist_artifact_store **store,
+			   struct hoist_err *err);
+
+/*
+ * Stages every local input of spec's "inputs" array to the store: each
+ * file under datasets/sha256/<hex> and the tree's manifest under
+ * datasets/manifests/<hex>.json, skipping objects that already exist.
+ * Adds "manifest_key" and "manifest_sha256" to each input of spec.  An
+ * s3:// "from" fails with HOIST_E_INVALID.  Unless quiet, prints one line
+ * per input to stderr.  A spec without inputs needs no store and succeeds
+ * at once.
+ */
+int hoist_cli_stage_inputs(struct hoist_cli_client *client, json_t *spec,
+			   int quiet, struct hoist_err *err);
+
+#endif
