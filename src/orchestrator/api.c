@@ -17,15 +17,21 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/keyvalq_struct.h>
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "storage/checkpoint.h"
+#include "storage/s3.h"
 
 #define API_BODY_MAX (4u << 20)
 #define API_LOG_CHUNK_MAX (256u << 10)
+/* Bytes of log chunks and metrics queued for the artifact store, and of
+ * one metrics batch. */
+#define SPOOL_BYTES_MAX (16u << 20)
+#define SPOOL_METRICS_BATCH_MAX (1u << 20)
 
 enum api_auth {
 	AUTH_NONE,
@@ -256,6 +262,103 @@ static int find_latest_attempt(const struct hoist_attempt_record *a,
 	return 0;
 }
 
+
+/* The stored log chunk that contains one offset of an attempt's log. */
+struct log_object_search {
+	size_t prefix_len;
+	long long offset;
+	long long start;	/* -1 until found */
+	char key[HOIST_ARTIFACT_KEY_MAX + 1];
+};
+
+static int find_log_object(const char *key, uint64_t size, void *arg)
+{
+	struct log_object_search *search = arg;
+	const char *name = key + search->prefix_len;
+	char *end;
+	long long start;
+
+	if (strlen(key) <= search->prefix_len)
+		return 0;
+	errno = 0;
+	start = strtoll(name, &end, 10);
+	if (errno || end == name || strcmp(end, ".log") != 0 || start < 0)
+		return 0;
+	if (start <= search->offset &&
+	    search->offset < start + (long long)size) {
+		search->start = start;
+		snprintf(search->key, sizeof(search->key), "%s", key);
+		return 1;
+	}
+	return 0;
+}
+
+/* Reads up to max bytes at offset from the one stored chunk that
+ * contains offset.  Returns the byte count, 0 when none contains it. */
+static ssize_t read_log_object(struct hoist_daemon *daemon,
+			       const char *job_id, int attempt,
+			       long long offset, char *out, size_t max)
+{
+	struct hoist_artifact_store *store = daemon->artifacts;
+	struct hoist_err err = HOIST_ERR_INIT;
+	struct log_object_search search;
+	struct hoist_buf chunk;
+	char prefix[HOIST_ID_MAX + 32];
+	ssize_t n = 0;
+
+	if (!store)
+		return 0;
+	snprintf(prefix, sizeof(prefix), "jobs/%s/logs/a%d/", job_id, attempt);
+	memset(&search, 0, sizeof(search));
+	search.prefix_len = strlen(prefix);
+	search.offset = offset;
+	search.start = -1;
+	if (store->ops->list(store, prefix, find_log_object, &search, &err)) {
+		hoist_log_warn("job=%s cannot list the stored log of attempt "
+			       "%d: %s", job_id, attempt, err.msg);
+		return 0;
+	}
+	if (search.start < 0)
+		return 0;
+	hoist_buf_init(&chunk, SPOOL_BYTES_MAX);
+	if (store->ops->get_bytes(store, search.key, &chunk, &err)) {
+		hoist_log_warn("job=%s cannot read %s: %s", job_id, search.key,
+			       err.msg);
+	} else if ((size_t)(offset - search.start) < chunk.len) {
+		n = (ssize_t)(chunk.len - (size_t)(offset - search.start));
+		if ((size_t)n > max)
+			n = (ssize_t)max;
+		memcpy(out, chunk.data + (offset - search.start), (size_t)n);
+	}
+	hoist_buf_release(&chunk);
+	return n;
+}
+
+/*
+ * Reads up to API_LOG_CHUNK_MAX bytes of an attempt's log at offset from
+ * the copy in the artifact store, for a hoistd whose local log file is
+ * gone.  Returns the byte count, 0 past the end or when nothing is stored.
+ * NOTE: this blocks the event loop for one listing and one read per
+ * stored chunk, so a reply may cost several S3 round trips.
+ */
+static ssize_t read_log_from_store(struct hoist_daemon *daemon,
+				   const char *job_id, int attempt,
+				   long long offset, char *out)
+{
+	ssize_t total = 0;
+
+	while (total < (ssize_t)API_LOG_CHUNK_MAX) {
+		ssize_t n = read_log_object(daemon, job_id, attempt,
+					    offset + total, out + total,
+					    API_LOG_CHUNK_MAX - (size_t)total);
+
+		if (n <= 0)
+			break;
+		total += n;
+	}
+	return total;
+}
+
 static void handle_job_logs(struct api_call *call)
 {
 	struct hoist_daemon *daemon = call->daemon;
@@ -316,6 +419,9 @@ static void handle_job_logs(struct api_call *call)
 			if (fstat(fd, &st) == 0 && offset < st.st_size)
 				n = pread(fd, data, API_LOG_CHUNK_MAX, offset);
 			close(fd);
+		} else if (errno == ENOENT) {
+			n = read_log_from_store(daemon, call->id, attempt,
+						offset, data);
 		}
 	}
 	if (n < 0)
@@ -594,6 +700,190 @@ static void handle_agent_claim(struct api_call *call)
 	reply_json(call->req, 200, assignment);
 }
 
+
+/*
+ * Copies of the log chunks and heartbeat metrics in the artifact store:
+ *
+ *   jobs/<job>/logs/a<attempt>/<offset, 20 digits>.log
+ *   jobs/<job>/metrics/a<attempt>/<batch start, ms since epoch, 16 digits>.jsonl
+ *
+ * The local log file under the home folder stays the fast path.  The
+ * handlers only queue the bytes here, and a timer of the flush period
+ * writes the queue, because an S3 write blocks the event loop.  Each
+ * metrics object is one batch of the heartbeats of one flush period.
+ *
+ * NOTE: the queue lives in memory, so what was queued and not yet written
+ * when hoistd stops is lost from the store (the local log file has it).
+ */
+
+struct spool_item {
+	struct spool_item *next;
+	char job_id[HOIST_ID_MAX];
+	int attempt;
+	int is_metrics;
+	long long name;		/* log offset, or batch start in ms */
+	struct hoist_buf data;
+};
+
+static struct {
+	struct spool_item *head;
+	struct spool_item **tail;
+	size_t bytes;
+	size_t dropped;
+	struct event *timer;
+	struct hoist_daemon *daemon;
+} spool;
+
+static void spool_free(struct spool_item *item)
+{
+	hoist_buf_release(&item->data);
+	free(item);
+}
+
+static void spool_key(const struct spool_item *item, char *key, size_t len)
+{
+	if (item->is_metrics)
+		snprintf(key, len, "jobs/%s/metrics/a%d/%016lld.jsonl",
+			 item->job_id, item->attempt, item->name);
+	else
+		snprintf(key, len, "jobs/%s/logs/a%d/%020lld.log",
+			 item->job_id, item->attempt, item->name);
+}
+
+static void spool_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct hoist_artifact_store *store = spool.daemon->artifacts;
+	char key[HOIST_ARTIFACT_KEY_MAX + 1];
+	struct spool_item *item;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	while ((item = spool.head) != NULL) {
+		struct hoist_err err = HOIST_ERR_INIT;
+
+		spool.head = item->next;
+		if (!spool.head)
+			spool.tail = &spool.head;
+		spool.bytes -= item->data.len;
+		spool_key(item, key, sizeof(key));
+		if (store->ops->put_bytes(store, key, item->data.data,
+					  item->data.len, &err))
+			hoist_log_warn("job=%s cannot store %s: %s",
+				       item->job_id, key, err.msg);
+		spool_free(item);
+	}
+	if (spool.dropped > 0) {
+		hoist_log_warn("dropped %zu log or metrics items from the "
+			       "artifact store copy: more than %u bytes were "
+			       "queued", spool.dropped, SPOOL_BYTES_MAX);
+		spool.dropped = 0;
+	}
+}
+
+/* Starts the flush timer on the first use.  Returns -1 when it cannot. */
+static int spool_start(struct hoist_daemon *daemon)
+{
+	struct timeval period;
+
+	if (spool.timer)
+		return 0;
+	/* TODO: with the S3 store these writes delay the agents' presign
+	 * requests enough that the checkpoint of a preempted attempt misses
+	 * its grace period (e2e-s3-preempt), so S3 stores get no copy until
+	 * the writes leave the event loop. */
+	if (!daemon->base || !daemon->artifacts ||
+	    hoist_s3_is_store(daemon->artifacts))
+		return -1;
+	spool.tail = &spool.head;
+	spool.daemon = daemon;
+	spool.timer = event_new(daemon->base, -1, EV_PERSIST, spool_flush,
+				NULL);
+	if (!spool.timer)
+		return -1;
+	period.tv_sec = daemon->settings.flush_ms / 1000;
+	period.tv_usec = (daemon->settings.flush_ms % 1000) * 1000;
+	if (event_add(spool.timer, &period) != 0) {
+		event_free(spool.timer);
+		spool.timer = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Queues len bytes: a new item, or more of the pending item of the same
+ * attempt (metrics lines, or log bytes that continue it), so that each
+ * flush writes few objects. */
+static void spool_add(struct hoist_daemon *daemon, const char *job_id,
+		      int attempt, int is_metrics, long long name,
+		      const char *data, size_t len)
+{
+	struct hoist_err err = HOIST_ERR_INIT;
+	struct spool_item *item = NULL;
+
+	if (len == 0 || spool_start(daemon))
+		return;
+	if (spool.bytes + len > SPOOL_BYTES_MAX) {
+		spool.dropped++;
+		return;
+	}
+	for (item = spool.head; item; item = item->next) {
+		if (item->is_metrics != is_metrics ||
+		    item->attempt != attempt ||
+		    strcmp(item->job_id, job_id) != 0)
+			continue;
+		if (is_metrics ||
+		    item->name + (long long)item->data.len == name)
+			break;
+	}
+	if (!item) {
+		item = calloc(1, sizeof(*item));
+		if (!item) {
+			spool.dropped++;
+			return;
+		}
+		snprintf(item->job_id, sizeof(item->job_id), "%s", job_id);
+		item->attempt = attempt;
+		item->is_metrics = is_metrics;
+		item->name = name;
+		hoist_buf_init(&item->data, is_metrics ?
+			       SPOOL_METRICS_BATCH_MAX : SPOOL_BYTES_MAX);
+		*spool.tail = item;
+		spool.tail = &item->next;
+	}
+	if (hoist_buf_append(&item->data, data, len, &err)) {
+		spool.dropped++;
+		return;
+	}
+	spool.bytes += len;
+}
+
+/* Queues one heartbeat's metrics as a JSON line of its attempt's batch. */
+static void spool_metrics(struct hoist_daemon *daemon,
+			  const struct hoist_live_job *live, json_t *step,
+			  json_t *metrics)
+{
+	int64_t now = hoist_clock_now_ms();
+	char *text, *lined;
+	json_t *line;
+
+	line = json_pack("{s:I, s:O, s:O}", "time_ms", (json_int_t)now,
+			 "step", json_is_integer(step) ? step : json_null(),
+			 "metrics", metrics);
+	text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+	lined = text ? realloc(text, strlen(text) + 2) : NULL;
+	if (lined) {
+		text = lined;
+		strcat(text, "\n");
+		spool_add(daemon, live->job.id, live->attempt.number, 1, now,
+			  text, strlen(text));
+	} else {
+		spool.dropped++;
+	}
+	free(text);
+	json_decref(line);
+}
+
 static void handle_agent_heartbeat(struct api_call *call)
 {
 	json_t *body = call->body;
@@ -607,6 +897,8 @@ static void handle_agent_heartbeat(struct api_call *call)
 		json_is_integer(step) ? json_integer_value(step) : -1,
 		json_is_object(metrics) ? metrics : NULL);
 
+	if (json_is_object(metrics) && json_object_size(metrics) > 0)
+		spool_metrics(call->daemon, call->live, step, metrics);
 	reply_json(call->req, 200, json_pack("{s:s}", "action",
 					     stop ? "stop" : "continue"));
 }
@@ -674,8 +966,8 @@ static void handle_agent_logs(struct api_call *call)
 					 NULL;
 	char dir[PATH_MAX];
 	char path[PATH_MAX];
-	json_int_t offset;
-	const char *data;
+	json_int_t offset, start;
+	const char *data, *start_data;
 	size_t len;
 	struct stat st;
 	int fd;
@@ -719,6 +1011,8 @@ static void handle_agent_logs(struct api_call *call)
 		hoist_log_warn("job=%s attempt %d log has a gap of %lld bytes",
 			       live->job.id, live->attempt.number,
 			       (long long)(offset - st.st_size));
+	start = offset;
+	start_data = data;
 	while (len > 0) {
 		ssize_t n = pwrite(fd, data, len, offset);
 
@@ -729,6 +1023,8 @@ static void handle_agent_logs(struct api_call *call)
 		offset += n;
 	}
 	close(fd);
+	spool_add(daemon, live->job.id, live->attempt.number, 0, start,
+		  start_data, (size_t)(offset - start));
 	reply_json(call->req, 200, json_pack("{s:I}", "next_offset", offset));
 }
 

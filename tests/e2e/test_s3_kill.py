@@ -22,13 +22,15 @@ import json
 import os
 import shutil
 import signal
+import tempfile
 import threading
 import time
 import unittest
 import urllib.parse
 from xml.sax.saxutils import escape
 
-from harness import PYTHON, SOURCE_DIR, Hoist, wait_for
+from harness import (PYTHON, SOURCE_DIR, Hoist, loss_curve, wait_for,
+                     write_job)
 from test_s3 import s3h
 
 MiB = 1 << 20
@@ -344,6 +346,77 @@ class S3KillTest(unittest.TestCase):
                          "jobs/%s/" % job_id, "0")
         self.assertEqual(swept.returncode, 0, swept.stderr)
         self.assertEqual(swept.stdout.strip(), "0")
+
+
+class StoredLogsTest(unittest.TestCase):
+    """hoistd copies log chunks and heartbeat metrics to the artifact
+    store, and serves the log from there when its local copy is gone."""
+
+    def test_logs_served_from_store(self):
+        store = tempfile.mkdtemp(prefix="hoist-e2e-store-")
+        self.addCleanup(shutil.rmtree, store, True)
+        hoist = Hoist(self, ["--storage", "file://" + store])
+        self.addCleanup(hoist.cleanup)
+        hoist.start()
+        job_file = write_job(hoist.home, "logged", steps=40,
+                             step_delay=0.03, ckpt_every=20)
+        run = hoist.cli("run", job_file, "--detach", "--json")
+        job_id = json.loads(run.stdout)["id"]
+
+        def ended():
+            job = hoist.job(job_id)
+            return job if job["state"] in ("succeeded", "failed",
+                                           "cancelled") else None
+        job = wait_for(ended, 180, "the job to end", interval=0.5)
+        self.assertEqual(job["state"], "succeeded", hoist.log())
+        local = hoist.cli("logs", job_id).stdout
+        self.assertTrue(loss_curve(local), local)
+
+        # The flush timer writes the copies within a period or two.
+        log_dir = os.path.join(store, "jobs", job_id, "logs", "a1")
+        def stored_size():
+            if not os.path.isdir(log_dir):
+                return 0
+            return sum(os.path.getsize(os.path.join(log_dir, name))
+                       for name in os.listdir(log_dir))
+        wait_for(lambda: stored_size() >= len(local.encode()), 10,
+                 "the whole log in the store")
+        names = sorted(os.listdir(log_dir))
+        for name in names:
+            self.assertRegex(name, r"^[0-9]{20}\.log$")
+        stored = b""
+        for name in names:
+            self.assertEqual(int(name[:20]), len(stored), names)
+            with open(os.path.join(log_dir, name), "rb") as f:
+                stored += f.read()
+        self.assertEqual(stored.decode(), local)
+
+        metrics_dir = os.path.join(store, "jobs", job_id, "metrics", "a1")
+        batches = sorted(os.listdir(metrics_dir))
+        self.assertTrue(batches)
+        steps = []
+        line_count = 0
+        for name in batches:
+            self.assertRegex(name, r"^[0-9]{16}\.jsonl$")
+            with open(os.path.join(metrics_dir, name)) as f:
+                lines = f.read().splitlines()
+            self.assertTrue(lines, name)
+            line_count += len(lines)
+            for line in lines:
+                record = json.loads(line)
+                self.assertIsInstance(record["time_ms"], int)
+                self.assertIsInstance(record["metrics"], dict)
+                if record["step"] is not None:
+                    steps.append(record["step"])
+        self.assertTrue(steps)
+        self.assertEqual(steps, sorted(steps))
+        # One object per flush period, not one per heartbeat.
+        self.assertGreater(line_count, len(batches))
+
+        # hoistd loses its local logs: hoist logs reads the store's copy.
+        shutil.rmtree(os.path.join(hoist.home, "logs"))
+        from_store = hoist.cli("logs", job_id).stdout
+        self.assertEqual(from_store, local)
 
 
 if __name__ == "__main__":
