@@ -30,7 +30,8 @@ struct hoist_assignment_resume {
 	char manifest_sha256[65];	/* lowercase hex */
 };
 
-/* Most inputs and most outputs of a job, as the job file loader allows. */
+/* Maximum number of inputs, and of outputs, of one job (the job file
+ * loader allows the same). */
 #define HOIST_ASSIGNMENT_PATHS_MAX 64
 
 /* A staged input: the dataset manifest to restore and where it goes. */
