@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,9 +49,40 @@ struct hasher {
 	uint64_t done;
 	int stop;
 	int failed;
+	int use_mmap;		/* the file is ours: see hash_mapped() */
 	struct hoist_err err;
 	struct hoist_digest digest;
 };
+
+/*
+ * Hashes want bytes at from through a read-only mapping, which saves the
+ * copy of pread().  Returns want, -1 when the range cannot be mapped (the
+ * caller then reads it), or -2 when hashing failed.  Only for files that
+ * nobody truncates meanwhile: a truncated mapping raises SIGBUS.
+ */
+static ssize_t hash_mapped(struct hasher *h, uint64_t from, size_t want)
+{
+	static long page;
+	uint64_t base;
+	size_t delta;
+	void *map;
+	int rc;
+
+	if (!page)
+		page = sysconf(_SC_PAGESIZE);
+	if (page <= 0)
+		return -1;
+	base = from - from % (uint64_t)page;
+	delta = (size_t)(from - base);
+	map = mmap(NULL, want + delta, PROT_READ, MAP_SHARED | MAP_POPULATE,
+		   h->fd, (off_t)base);
+	if (map == MAP_FAILED)
+		return -1;
+	rc = hoist_digest_update(&h->digest, (char *)map + delta, want,
+				 &h->err);
+	munmap(map, want + delta);
+	return rc ? -2 : (ssize_t)want;
+}
 
 static void *hasher_main(void *arg)
 {
@@ -75,10 +107,13 @@ static void *hasher_main(void *arg)
 		want = h->limit - from < HASH_CHUNK ?
 		       (size_t)(h->limit - from) : HASH_CHUNK;
 		pthread_mutex_unlock(&h->mu);
-		n = pread(h->fd, chunk, want, (off_t)from);
-		if (n > 0 && hoist_digest_update(&h->digest, chunk, (size_t)n,
-						 &h->err))
-			n = -2;
+		n = h->use_mmap ? hash_mapped(h, from, want) : -1;
+		if (n == -1) {
+			n = pread(h->fd, chunk, want, (off_t)from);
+			if (n > 0 && hoist_digest_update(&h->digest, chunk,
+							 (size_t)n, &h->err))
+				n = -2;
+		}
 		pthread_mutex_lock(&h->mu);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -103,10 +138,11 @@ static void *hasher_main(void *arg)
 }
 
 static int hasher_start(struct hasher *h, int fd, uint64_t total,
-			uint64_t limit, struct hoist_err *err)
+			uint64_t limit, int use_mmap, struct hoist_err *err)
 {
 	memset(h, 0, sizeof(*h));
 	h->fd = fd;
+	h->use_mmap = use_mmap;
 	h->total = total;
 	h->limit = limit;
 	if (hoist_digest_init(&h->digest, err))
@@ -502,7 +538,7 @@ int s3_transfer_put_file(struct s3_client *c, const char *key,
 	}
 	len = (uint64_t)before.st_size;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (sha256 && hasher_start(&hasher, fd, len, len, err))
+	if (sha256 && hasher_start(&hasher, fd, len, len, 0, err))
 		goto out;
 	if (len <= c->cfg.threshold) {
 		if (put_single(c, key, fd, len, err))
@@ -770,7 +806,9 @@ int s3_transfer_get_file(struct s3_client *c, const char *key,
 	d.tmp_fd = tmp_fd;
 	if (sha256) {
 		d.hasher = &hasher;
-		if (hasher_start(&hasher, tmp_fd, d.size, 0, err))
+		/* The temporary file is this function's own, so no other
+		 * process truncates it under the mapping. */
+		if (hasher_start(&hasher, tmp_fd, d.size, 0, 1, err))
 			goto out;
 		advance_contiguous(&d);
 	}

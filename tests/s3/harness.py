@@ -31,7 +31,7 @@ SECRETS = (ACCESS_KEY, SECRET_KEY, SESSION_TOKEN)
 BUCKET = 'hoist-test'
 REGION = 'eu-west-3'
 
-# The logs of a test run stay here until the run ends; Servers and tool()
+# The logs of a test run stay here until the run ends.  Servers and tool()
 # create the folder.
 LOG_DIR = os.environ.get('HOIST_S3_LOG_DIR') or os.path.join(
     tempfile.gettempdir(), 'hoist-s3-logs-%d' % os.getpid())
@@ -98,15 +98,22 @@ class Servers:
         self.procs = []
         self.s3rver_log = open(os.path.join(LOG_DIR, name + '-s3rver.log'),
                                'ab')
+        try:
+            self._start(skew_seconds, fault_config)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, skew_seconds, fault_config):
         # s3rver encrypts ListObjectsV2 continuation tokens with DES, which
         # OpenSSL 3 keeps in its legacy provider.
         self.procs.append(subprocess.Popen(
-            ['node', '--openssl-legacy-provider', S3RVER, '-d', self.data, '-a', '127.0.0.1',
-             '-p', str(self.s3rver_port), '--service-endpoint', 'localhost',
+            ['node', '--openssl-legacy-provider', S3RVER, '-d', self.data,
+             '-a', '127.0.0.1', '-p', str(self.s3rver_port), '--service-endpoint', 'localhost',
              '--configure-bucket', BUCKET],
             stdout=self.s3rver_log, stderr=subprocess.STDOUT))
         self._wait_port(self.s3rver_port)
-        self.proxy_log = os.path.join(LOG_DIR, name + '-proxy.log')
+        self.proxy_log = os.path.join(LOG_DIR, self.name + '-proxy.log')
         proxy = subprocess.Popen(
             ['/usr/bin/python3', os.path.join(HERE, 'proxy.py'),
              '--upstream-port', str(self.s3rver_port),

@@ -9,12 +9,12 @@ for every request:
    the AWS documentation independently of the C signer, and the body's
    SHA-256 when x-amz-content-sha256 carries one.  A mismatch gets 403
    SignatureDoesNotMatch or 400 XAmzContentSHA256Mismatch;
-2. optionally answers RequestTimeTooSkewed when the request time is more
+2. optionally returns RequestTimeTooSkewed when the request time is more
    than 15 minutes away from its own clock, which can be set ahead with
    --skew-seconds;
 3. injects faults at configurable rates (or on every Nth request): 503 SlowDown (with or without a
    body), 500 InternalError, 429, a connection reset part-way through the
-   request or the response body, and a delay before answering;
+   request or the response body, and a delay before responding;
 4. removes the authentication (s3rver does not check SigV4) and forwards
    the request to s3rver.
 
@@ -169,60 +169,72 @@ class Proxy:
                             'the current time is too large.')
         return t
 
+    def presigned_fields(self, query, raw_query):
+        """Returns the signature inputs of a presigned request."""
+        self.count('presigned')
+        amz_date = query['X-Amz-Date']
+        t = self.check_time(amz_date)
+        if self.now() > t + int(query['X-Amz-Expires']):
+            raise Rejection(403, 'AccessDenied', 'Request has expired')
+        return (query['X-Amz-Credential'].split('/'), amz_date,
+                query['X-Amz-SignedHeaders'].split(';'),
+                query['X-Amz-Signature'], 'UNSIGNED-PAYLOAD',
+                canonical_query(raw_query, drop=('X-Amz-Signature',)))
+
+    def check_payload(self, payload, body):
+        """Checks x-amz-content-sha256 against the body it describes."""
+        if payload == 'UNSIGNED-PAYLOAD':
+            self.count('unsigned_payloads')
+            return
+        if not re.fullmatch(r'[0-9a-f]{64}', payload):
+            raise Rejection(400, 'InvalidArgument',
+                            'unsupported x-amz-content-sha256 %r' % payload)
+        self.count('signed_payloads')
+        if sha256_hex(body) != payload:
+            self.count('payload_mismatches')
+            raise Rejection(400, 'XAmzContentSHA256Mismatch',
+                            'The provided x-amz-content-sha256 header does '
+                            'not match what was computed.')
+
+    def header_fields(self, headers, raw_query, body):
+        """Returns the signature inputs of an Authorization header."""
+        m = re.match(r'AWS4-HMAC-SHA256 Credential=([^,]+), *'
+                     r'SignedHeaders=([^,]+), *Signature=([0-9a-f]+)$',
+                     headers.get('Authorization', ''))
+        if not m:
+            raise Rejection(403, 'AccessDenied',
+                            'missing or malformed Authorization header')
+        signed = m.group(2).split(';')
+        amz_date = headers.get('x-amz-date', '')
+        self.check_time(amz_date)
+        payload = headers.get('x-amz-content-sha256', '')
+        self.check_payload(payload, body)
+
+        # S3 requires host, the date, the payload hash and every x-amz-*
+        # header in the signature.
+        for name in ('host', 'x-amz-date', 'x-amz-content-sha256'):
+            if name not in signed:
+                raise Rejection(403, 'AccessDenied', '%s is not signed'
+                                % name)
+        for name in headers.keys():
+            if name.lower().startswith('x-amz-') and \
+                    name.lower() not in signed:
+                raise Rejection(403, 'AccessDenied', '%s is not signed'
+                                % name.lower())
+        return (m.group(1).split('/'), amz_date, signed, m.group(3),
+                payload, canonical_query(raw_query))
+
     def verify(self, method, raw_path, raw_query, headers, body):
         """Checks the signature; returns nothing or raises Rejection."""
         path = uri_encode(urllib.parse.unquote(raw_path), True)
         query = dict(urllib.parse.parse_qsl(raw_query,
                                             keep_blank_values=True))
         if 'X-Amz-Signature' in query:
-            self.count('presigned')
-            credential = query['X-Amz-Credential'].split('/')
-            amz_date = query['X-Amz-Date']
-            signed = query['X-Amz-SignedHeaders'].split(';')
-            provided = query['X-Amz-Signature']
-            t = self.check_time(amz_date)
-            if self.now() > t + int(query['X-Amz-Expires']):
-                raise Rejection(403, 'AccessDenied', 'Request has expired')
-            payload = 'UNSIGNED-PAYLOAD'
-            cquery = canonical_query(raw_query, drop=('X-Amz-Signature',))
+            fields = self.presigned_fields(query, raw_query)
         else:
-            auth = headers.get('Authorization', '')
-            m = re.match(r'AWS4-HMAC-SHA256 Credential=([^,]+), *'
-                         r'SignedHeaders=([^,]+), *Signature=([0-9a-f]+)$',
-                         auth)
-            if not m:
-                raise Rejection(403, 'AccessDenied',
-                                'missing or malformed Authorization header')
-            credential = m.group(1).split('/')
-            signed = m.group(2).split(';')
-            provided = m.group(3)
-            amz_date = headers.get('x-amz-date', '')
-            self.check_time(amz_date)
-            payload = headers.get('x-amz-content-sha256', '')
-            if payload == 'UNSIGNED-PAYLOAD':
-                self.count('unsigned_payloads')
-            elif re.fullmatch(r'[0-9a-f]{64}', payload):
-                self.count('signed_payloads')
-                if sha256_hex(body) != payload:
-                    self.count('payload_mismatches')
-                    raise Rejection(400, 'XAmzContentSHA256Mismatch',
-                                    'The provided x-amz-content-sha256 '
-                                    'header does not match what was '
-                                    'computed.')
-            else:
-                raise Rejection(400, 'InvalidArgument',
-                                'unsupported x-amz-content-sha256 %r'
-                                % payload)
-            for name in ('host', 'x-amz-date', 'x-amz-content-sha256'):
-                if name not in signed:
-                    raise Rejection(403, 'AccessDenied',
-                                    '%s is not signed' % name)
-            for name in headers.keys():
-                if name.lower().startswith('x-amz-') and \
-                        name.lower() not in signed:
-                    raise Rejection(403, 'AccessDenied',
-                                    '%s is not signed' % name.lower())
-            cquery = canonical_query(raw_query)
+            fields = self.header_fields(headers, raw_query, body)
+        credential, amz_date, signed, provided, payload, cquery = fields
+
         if len(credential) != 5 or credential[3:] != ['s3', 'aws4_request']:
             raise Rejection(403, 'AuthorizationHeaderMalformed',
                             'malformed credential scope')
@@ -234,6 +246,7 @@ class Proxy:
         if credential[1] != amz_date[:8]:
             raise Rejection(403, 'AuthorizationHeaderMalformed',
                             'credential date does not match the request')
+
         lines = [method, path, cquery]
         for name in signed:
             value = headers.get(name)
@@ -253,7 +266,6 @@ class Proxy:
                             'The request signature we calculated does not '
                             'match the signature you provided.')
         self.count('signature_ok')
-
 
 def error_body(code, message):
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code>'
@@ -290,7 +302,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get('Content-Length', 0)))
 
-    def answer(self, status, body=b'', headers=()):
+    def respond(self, status, body=b'', headers=()):
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -306,7 +318,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command == 'GET' and self.path == '/__proxy/stats':
             with proxy.lock:
                 body = json.dumps(proxy.stats).encode()
-            return self.answer(200, body)
+            return self.respond(200, body)
         if self.command == 'POST' and self.path == '/__proxy/config':
             update = json.loads(self.read_body() or b'{}')
             with proxy.lock:
@@ -315,8 +327,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     proxy.matched = 0
                     for name in proxy.stats:
                         proxy.stats[name] = 0
-            return self.answer(200, b'{}')
-        return self.answer(404)
+            return self.respond(200, b'{}')
+        return self.respond(404)
 
     def handle_any(self):
         proxy = self.server.proxy
@@ -339,10 +351,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                          body)
         except Rejection as e:
             headers = [('Date', self.date_time_string(int(proxy.now())))]
-            return self.answer(e.status, error_body(e.code, e.message),
+            return self.respond(e.status, error_body(e.code, e.message),
                                headers)
         except (KeyError, ValueError) as e:
-            return self.answer(403, error_body('AccessDenied',
+            return self.respond(403, error_body('AccessDenied',
                                                'malformed signature: %s' % e))
 
         if fault == 'delay':
@@ -350,13 +362,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif fault in ('status_503', 'status_503_empty'):
             body = b'' if fault == 'status_503_empty' else error_body(
                 'SlowDown', 'Please reduce your request rate.')
-            return self.answer(503, body)
+            return self.respond(503, body)
         elif fault == 'status_500':
-            return self.answer(500, error_body(
+            return self.respond(500, error_body(
                 'InternalError', 'We encountered an internal error. '
                 'Please try again.'))
         elif fault == 'status_429':
-            return self.answer(429, error_body(
+            return self.respond(429, error_body(
                 'TooManyRequests', 'Please reduce your request rate.'))
 
         query = '&'.join(item for item in raw_query.split('&') if item and
