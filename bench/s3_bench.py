@@ -5,11 +5,11 @@
                       [--runs 1]
 
 BUILD_DIR is a configured and built hoist build folder (it provides
-tests/s3/s3_tool).  The script installs s3rver with tests/s3/setup.sh,
+tests/s3/s3_tool).  The script installs s3rver with tests/s3/setup.sh and
 starts it on 127.0.0.1 with its data under SCRATCH_FOLDER (default: a new
-folder under $TMPDIR or /tmp), and for each size writes one random file,
-then for each client uploads it, downloads it, checks the bytes and
-deletes the object.  hoist runs twice: as the checkpoint layer uses it,
+folder under $TMPDIR or /tmp).  For each size it writes one random file.
+Each client then uploads it, downloads it, checks the bytes and deletes
+the object.  hoist runs twice: as the checkpoint layer uses it,
 computing the SHA-256 of the bytes it sends or writes, and without that
 digest, as the AWS CLI and rclone run.  Each command is timed from
 outside, and its CPU time
