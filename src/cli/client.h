@@ -77,4 +77,12 @@ int hoist_cli_check_url(const char *url, const char *what, char *out,
 int hoist_cli_check_id(const char *kind, const char *id,
 		       struct hoist_err *err);
 
+/*
+ * Stores in out the GPU profiles file to use when no --profiles is given
+ * ($HOIST_CONFIG_DIR, the source tree of this build, /etc/hoist) and in
+ * *source a phrase naming where it came from.
+ */
+void hoist_cli_default_profiles_path(char *out, size_t outlen,
+				     const char **source);
+
 #endif

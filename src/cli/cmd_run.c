@@ -58,44 +58,6 @@ struct watch {
 	char last_log_error[HOIST_ERR_MSG_MAX];
 };
 
-/*
- * Finds the GPU profiles file to use without --profiles, and stores in
- * source where it came from.  A file named by HOIST_CONFIG_DIR is used
- * even when it does not exist, so that a mistake there is reported.
- */
-static void default_profiles_path(char *out, size_t outlen,
-				  const char **source)
-{
-	const char *config_dir = getenv("HOIST_CONFIG_DIR");
-	struct hoist_err ignored = HOIST_ERR_INIT;
-	char self[PATH_MAX];
-	char candidate[PATH_MAX + 64];
-
-	if (config_dir && *config_dir) {
-		snprintf(out, outlen, "%s/gpu_profiles.yaml", config_dir);
-		*source = "from HOIST_CONFIG_DIR";
-		return;
-	}
-	/* A build tree keeps hoist in build/src/cli, three levels below the
-	 * source tree that contains config/. */
-	if (hoist_util_self_dir(self, sizeof(self), &ignored) == 0) {
-		char *real;
-
-		snprintf(candidate, sizeof(candidate),
-			 "%s/../../../config/gpu_profiles.yaml", self);
-		real = realpath(candidate, NULL);
-		if (real && access(real, R_OK) == 0) {
-			snprintf(out, outlen, "%s", real);
-			*source = "the source tree of this build";
-			free(real);
-			return;
-		}
-		free(real);
-	}
-	snprintf(out, outlen, "/etc/hoist/gpu_profiles.yaml");
-	*source = "the system-wide default";
-}
-
 static void watch_init(struct watch *w, const char *job_id,
 		       const struct run_options *opts)
 {
@@ -611,7 +573,7 @@ int hoist_cli_cmd_run(int argc, char **argv)
 	int status = HOIST_CLI_EXIT_FAILURE;
 	int rc;
 
-	default_profiles_path(profiles_path, sizeof(profiles_path),
+	hoist_cli_default_profiles_path(profiles_path, sizeof(profiles_path),
 			      &profiles_source);
 	snprintf(details, sizeof(details),
 		 "Without --profiles, the GPU profiles are read from\n"
