@@ -6,6 +6,7 @@ grep of the logs can prove that none of them leaked.  All output of the
 servers and of every command goes to files under LogDir, which
 test_zz_no_secret_in_logs() reads.
 """
+import atexit
 import hashlib
 import json
 import os
@@ -81,6 +82,10 @@ def remove_logs():
     """Removes LOG_DIR unless the caller chose it with HOIST_S3_LOG_DIR."""
     if not os.environ.get('HOIST_S3_LOG_DIR'):
         shutil.rmtree(LOG_DIR, ignore_errors=True)
+
+
+# Every process that imports this module removes its logs when it exits.
+atexit.register(remove_logs)
 
 
 def run_setup():
