@@ -19,6 +19,12 @@ for pkg in "${packages[@]}"; do
 	fi
 done
 
+# The S3 tests run s3rver from the npm registry.  A machine that has
+# Node.js from elsewhere keeps it; otherwise Debian's packages provide it.
+if ! command -v npm >/dev/null 2>&1; then
+	missing+=(nodejs npm)
+fi
+
 if [ "${#missing[@]}" -gt 0 ]; then
 	if [ "$(id -u)" -ne 0 ]; then
 		sudo=sudo
