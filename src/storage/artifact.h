@@ -2,9 +2,10 @@
  * artifact.h - the artifact store interface: checkpoints, logs, metrics and
  * final outputs live in it as objects named by keys ("jobs/<job>/...").
  *
- * Back ends: "file:///abs/dir" (file.c).  An S3 back end plugs in behind
- * the same operations.  A store object may be used by one thread at a time;
- * several processes may share one file:// root.  Keys are relative, use '/' as separator, and never
+ * Back ends: "file:///abs/dir" (file.c) and "s3://bucket/prefix" (s3.c,
+ * docs/s3.md), behind the same operations.  A store object may be used by
+ * one thread at a time, and several processes may share one file:// root.
+ * Keys are relative, use '/' as separator, and never
  * contain "..", an empty segment or a leading '/'; hoist_artifact_key_valid()
  * is the one check.  All functions return 0 on success and -1 with err set.
  */
@@ -72,7 +73,8 @@ struct hoist_artifact_store {
  * hoist_artifact_close().  Fails with HOIST_E_INVALID for an unknown scheme
  * or a malformed URL, naming the URL and the accepted forms.  Accepted:
  * "file:///abs/dir" and "file://localhost/abs/dir" (the path is used as
- * written, without percent-decoding; the folder is created if missing). */
+ * written, without percent-decoding; the folder is created if missing),
+ * and "s3://bucket/optional/prefix?options" (see hoist_s3_config_parse()). */
 int hoist_artifact_open(const char *url, struct hoist_artifact_store **out,
 			struct hoist_err *err);
 void hoist_artifact_close(struct hoist_artifact_store *store);
