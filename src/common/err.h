@@ -43,7 +43,7 @@ struct hoist_err {
 #define HOIST_ERR_INIT { HOIST_OK, { 0 } }
 
 /*
- * Records a failure in err unless err already holds one, and returns -1 so
+ * Records a failure in err unless err already contains one, and returns -1 so
  * that callers can write `return hoist_err_set(err, ...)`.  err may be NULL.
  */
 int hoist_err_set(struct hoist_err *err, int code, const char *fmt, ...)

@@ -1,6 +1,6 @@
 /*
  * model.h - the records hoistd keeps: jobs, attempts, checkpoints and
- * instances.  hoistd holds the live ones in memory and writes every change
+ * instances.  hoistd keeps the live ones in memory and writes every change
  * through the store (store.h); times are ms since the Unix epoch, 0 = unset.
  */
 #ifndef HOIST_MODEL_H

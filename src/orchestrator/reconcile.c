@@ -1,13 +1,13 @@
 /*
  * reconcile.c - the monitor of hoistd.
  *
- * Every tick compares what the store says should exist with what the
- * provider lists and what heartbeats say, and acts on the difference:
- * start the next attempt of a queued or recovering job, end an attempt
- * whose agent went silent on an instance the provider reports lost, adopt
- * an instance that belongs to a live attempt, and destroy every other
- * instance that carries this orchestrator's label.  A restarted hoistd
- * therefore needs no recovery code of its own.
+ * Every tick compares the jobs, attempts and instances in the store with
+ * the provider's instance list and the agents' heartbeats, and acts on the
+ * difference.  It starts the next attempt of a queued or recovering job,
+ * ends an attempt whose agent went silent on an instance the provider
+ * reports lost, adopts an instance that belongs to a live attempt, and
+ * destroys every other instance that carries this orchestrator's label.
+ * A restarted hoistd therefore needs no recovery code of its own.
  */
 #include "orchestrator/daemon.h"
 

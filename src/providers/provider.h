@@ -45,7 +45,7 @@ struct hoist_provider_instance {
 	int64_t created_at_ms;
 };
 
-/* What hoistd asks for.  env holds "NAME=value" strings, NULL-terminated,
+/* The instance hoistd requests.  env contains "NAME=value" strings, NULL-terminated,
  * and carries the attempt token: providers never log it. */
 struct hoist_instance_request {
 	const char *label;		/* unique; names orchestrator, job, attempt */
@@ -119,7 +119,7 @@ struct hoist_provider {
 };
 
 /*
- * Opens the local provider.  root is the folder that holds one folder per
+ * Opens the local provider.  root is the folder that contains one folder per
  * instance (created if missing); offers_path is its YAML offers file.
  */
 int hoist_provider_local_open(struct event_base *base, const char *root,
