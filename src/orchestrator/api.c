@@ -1070,6 +1070,13 @@ static void handle_job_presign(struct api_call *call)
 	reply_presigned(call, call->id, "the CLI");
 }
 
+/* Presigns one S3 request below datasets/ for the CLI, which stages job
+ * inputs there before the job exists. */
+static void handle_datasets_presign(struct api_call *call)
+{
+	reply_presigned(call, NULL, "the CLI");
+}
+
 static int keep_max_step(const struct hoist_checkpoint_record *c, void *arg)
 {
 	int64_t *max = arg;
@@ -1230,6 +1237,8 @@ static const struct api_route routes[] = {
 	  handle_job_presign },
 	{ EVHTTP_REQ_POST, "/v1/jobs/*/checkpoints", AUTH_ADMIN,
 	  handle_job_checkpoint },
+	{ EVHTTP_REQ_POST, "/v1/datasets/presign", AUTH_ADMIN,
+	  handle_datasets_presign },
 	{ EVHTTP_REQ_GET, "/v1/storage", AUTH_ADMIN, handle_storage },
 	{ EVHTTP_REQ_GET, "/v1/instances", AUTH_ADMIN, handle_instance_list },
 	{ EVHTTP_REQ_POST, "/v1/instances/*/preempt", AUTH_ADMIN,

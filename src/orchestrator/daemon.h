@@ -227,10 +227,11 @@ void hoist_presign_release(struct hoist_daemon *daemon);
 const char *hoist_presign_agent_storage_url(const struct hoist_daemon *daemon);
 /*
  * Presigns the request that body describes ({"method", "key", "query"})
- * within the prefix of job_id; caller ("attempt 2", "the CLI") names the
- * requester in log lines.  Returns 0 with *reply set to {"url",
- * "expires_in"} (owned by the caller), or -1 with err set; *forbidden is
- * 1 when the request reaches outside "jobs/<job>/" (logged with the job).
+ * within the prefix of job_id, or within "datasets/" when job_id is NULL;
+ * caller ("attempt 2", "the CLI") names the requester in log lines.
+ * Returns 0 with *reply set to {"url", "expires_in"} (owned by the
+ * caller), or -1 with err set; *forbidden is 1 when the request reaches
+ * outside that prefix (logged with the job).
  */
 int hoist_presign_request(struct hoist_daemon *daemon, const char *job_id,
 			  const char *caller, const json_t *body,
