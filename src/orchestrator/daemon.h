@@ -226,12 +226,15 @@ void hoist_presign_release(struct hoist_daemon *daemon);
  * S3, else the store's own URL.  Owned by daemon. */
 const char *hoist_presign_agent_storage_url(const struct hoist_daemon *daemon);
 /*
- * Presigns the request that body describes ({"method", "key", "query"})
- * within the prefix of job_id, or within "datasets/" when job_id is NULL;
- * caller ("attempt 2", "the CLI") names the requester in log lines.
- * Returns 0 with *reply set to {"url", "expires_in"} (owned by the
+ * Presigns the request that body describes ({"method", "key", "query"}).
+ * With a job_id the scope is the prefix "jobs/<job_id>/", plus GET and HEAD
+ * of keys below "datasets/".  With job_id NULL the scope is "datasets/",
+ * where staging job inputs may GET, HEAD and PUT objects and run multipart
+ * uploads, but not DELETE a whole object.  A listing needs a prefix below
+ * the scope.  caller ("attempt 2", "the CLI") names the requester in log
+ * lines.  Returns 0 with *reply set to {"url", "expires_in"} (owned by the
  * caller), or -1 with err set; *forbidden is 1 when the request reaches
- * outside that prefix (logged with the job).
+ * outside the scope (logged with the job, or with "scope=datasets").
  */
 int hoist_presign_request(struct hoist_daemon *daemon, const char *job_id,
 			  const char *caller, const json_t *body,

@@ -7,7 +7,10 @@
  * job's prefix "jobs/<job>/".  The agent's assignment names the store as
  * "hoist-presigned:" followed by an s3:// URL without credentials, which
  * hoist-transfer opens with hoist_s3_open_presigned() and a callback that
- * posts to /v1/agent/presign.  With a file:// store none of this applies.
+ * posts to /v1/agent/presign.  The CLI gets URLs the same way, for a job's
+ * prefix through /v1/jobs/<job>/presign and, to stage job inputs before
+ * the job exists, for "datasets/" through /v1/datasets/presign.  With a
+ * file:// store none of this applies.
  */
 #include "orchestrator/daemon.h"
 
@@ -196,21 +199,13 @@ static const char *operation_name(const char *method, const char *key,
 	return upload_id ? "list-parts" : "get";
 }
 
-/*
- * Checks that the request touches only the job's prefix: an object key
- * below "jobs/<job>/", a GET or HEAD of a key below "datasets/", or a
- * listing whose prefix lies below the job's objects.  Fills reason and returns -1 when it does not.
- */
-static int check_scope(const struct hoist_presigner *p, const char *job_id,
-		       const char *method, const char *key,
-		       const json_t *query, char *reason, size_t reasonlen)
+/* Checks that every query parameter is a string from allowed. */
+static int check_query(const json_t *query, const char *const *allowed,
+		       char *reason, size_t reasonlen)
 {
-	const char *const *allowed = key ? object_params : bucket_params;
-	char scope[HOIST_S3_PREFIX_MAX + HOIST_ID_MAX + 16];
 	const char *name;
 	json_t *value;
 
-	snprintf(scope, sizeof(scope), "jobs/%s/", job_id);
 	json_object_foreach((json_t *)query, name, value) {
 		if (!json_is_string(value)) {
 			snprintf(reason, reasonlen, "query parameter '%.64s' "
@@ -219,43 +214,134 @@ static int check_scope(const struct hoist_presigner *p, const char *job_id,
 		}
 		if (!name_listed(name, allowed)) {
 			snprintf(reason, reasonlen, "query parameter '%.64s' is "
-				 "not allowed for agents", name);
+				 "not allowed for presigned requests", name);
 			return -1;
 		}
 	}
+	return 0;
+}
+
+static int has_param(const json_t *query, const char *name)
+{
+	return json_object_get(query, name) != NULL;
+}
+
+/*
+ * Returns 1 if method and query form one of the requests that stage a
+ * dataset object: GET, HEAD or PUT without query parameters, or a step of
+ * a multipart upload (POST ?uploads, PUT ?partNumber&uploadId, POST
+ * ?uploadId, DELETE ?uploadId).  A DELETE of a whole object is not one of
+ * them, because staged objects are shared by every job that uses them.
+ */
+static int dataset_request_allowed(const char *method, const json_t *query)
+{
+	size_t count = json_object_size(query);
+
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+		return count == 0;
+	if (strcmp(method, "PUT") == 0)
+		return count == 0 ||
+		       (count == 2 && has_param(query, "partNumber") &&
+			has_param(query, "uploadId"));
+	if (strcmp(method, "POST") == 0)
+		return count == 1 && (has_param(query, "uploads") ||
+				      has_param(query, "uploadId"));
+	if (strcmp(method, "DELETE") == 0)
+		return count == 1 && has_param(query, "uploadId");
+	return 0;
+}
+
+/* Checks an object request of the datasets scope (job_id NULL): the key
+ * lies below "datasets/" and the request stages an object. */
+static int check_dataset_object(const char *method, const char *key,
+				const json_t *query, char *reason,
+				size_t reasonlen)
+{
+	if (strncmp(key, DATASETS_PREFIX, strlen(DATASETS_PREFIX)) != 0) {
+		snprintf(reason, reasonlen, "key '%.200s' is outside %s",
+			 key, DATASETS_PREFIX);
+		return -1;
+	}
+	if (!dataset_request_allowed(method, query)) {
+		snprintf(reason, reasonlen, "%s of key '%.200s' is not "
+			 "allowed: below %s only GET, HEAD, PUT and the steps "
+			 "of a multipart upload are", method, key,
+			 DATASETS_PREFIX);
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks an object request of job_id's scope: a key below "jobs/<job>/",
+ * or a GET or HEAD without query parameters of a key below "datasets/". */
+static int check_job_object(const char *job_id, const char *method,
+			    const char *key, const json_t *query,
+			    char *reason, size_t reasonlen)
+{
+	char scope[HOIST_ID_MAX + 16];
+
+	snprintf(scope, sizeof(scope), "jobs/%s/", job_id);
+	/* Staged job inputs are content-addressed and shared by all jobs, so
+	 * any agent may read them but none may change them. */
+	if (strncmp(key, DATASETS_PREFIX, strlen(DATASETS_PREFIX)) == 0) {
+		if ((strcmp(method, "GET") != 0 &&
+		     strcmp(method, "HEAD") != 0) ||
+		    json_object_size(query) != 0) {
+			snprintf(reason, reasonlen, "key '%.200s' under %s is "
+				 "read-only: only GET and HEAD without query "
+				 "parameters are allowed", key,
+				 DATASETS_PREFIX);
+			return -1;
+		}
+		return 0;
+	}
+	if (strncmp(key, scope, strlen(scope)) != 0) {
+		snprintf(reason, reasonlen, "key '%.200s' is outside %.200s "
+			 "and %s (read-only)", key, scope, DATASETS_PREFIX);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Checks that the request stays inside its scope: the prefix of job_id
+ * (see check_job_object()), or "datasets/" when job_id is NULL (see
+ * check_dataset_object()).  A bucket request must be a listing (GET) whose
+ * prefix lies below that scope.  Fills reason and returns -1 when it does
+ * not.
+ */
+static int check_scope(const struct hoist_presigner *p, const char *job_id,
+		       const char *method, const char *key,
+		       const json_t *query, char *reason, size_t reasonlen)
+{
+	char scope[HOIST_S3_PREFIX_MAX + HOIST_ID_MAX + 16];
+	const json_t *value;
+
+	if (check_query(query, key ? object_params : bucket_params, reason,
+			reasonlen))
+		return -1;
 	if (key) {
 		if (!hoist_artifact_key_valid(key)) {
 			snprintf(reason, reasonlen, "invalid key: %s",
 				 hoist_artifact_key_error(key));
 			return -1;
 		}
-		/* Staged job inputs are content-addressed and shared by all
-		 * jobs, so any agent may read them but none may change them. */
-		if (strncmp(key, DATASETS_PREFIX, strlen(DATASETS_PREFIX)) == 0) {
-			if ((strcmp(method, "GET") != 0 &&
-			     strcmp(method, "HEAD") != 0) ||
-			    json_object_size(query) != 0) {
-				snprintf(reason, reasonlen, "key '%.200s' under "
-					 "%s is read-only: only GET and HEAD "
-					 "without query parameters are allowed",
-					 key, DATASETS_PREFIX);
-				return -1;
-			}
-			return 0;
-		}
-		if (strncmp(key, scope, strlen(scope)) != 0) {
-			snprintf(reason, reasonlen, "key '%.200s' is outside "
-				 "%.200s and %s (read-only)", key, scope,
-				 DATASETS_PREFIX);
-			return -1;
-		}
-		return 0;
+		if (!job_id)
+			return check_dataset_object(method, key, query, reason,
+						    reasonlen);
+		return check_job_object(job_id, method, key, query, reason,
+					reasonlen);
 	}
 
-	/* A bucket request is a listing (GET) whose prefix parameter is a
-	 * full object key prefix, the store's own prefix included. */
+	/* The prefix parameter of a listing is a full object key prefix, the
+	 * store's own prefix included. */
 	value = json_object_get(query, "prefix");
-	snprintf(scope, sizeof(scope), "%sjobs/%s/", p->cfg.prefix, job_id);
+	if (job_id)
+		snprintf(scope, sizeof(scope), "%sjobs/%s/", p->cfg.prefix,
+			 job_id);
+	else
+		snprintf(scope, sizeof(scope), "%s%s", p->cfg.prefix,
+			 DATASETS_PREFIX);
 	if (strcmp(method, "GET") != 0 || !json_is_string(value) ||
 	    strncmp(json_string_value(value), scope, strlen(scope)) != 0 ||
 	    strstr(json_string_value(value), "/../")) {
@@ -279,12 +365,18 @@ int hoist_presign_request(struct hoist_daemon *daemon, const char *job_id,
 	const json_t *query, *value;
 	const char *method, *key, *name;
 	char reason[512];
+	char scope[HOIST_ID_MAX + 8];
 	char *url = NULL;
 	size_t nparams = 0;
 	int rc = -1;
 
 	*reply = NULL;
 	*forbidden = 0;
+	/* Log lines name the job, or the datasets scope without a job. */
+	if (job_id)
+		snprintf(scope, sizeof(scope), "job=%s", job_id);
+	else
+		snprintf(scope, sizeof(scope), "scope=datasets");
 	if (!p)
 		return hoist_err_set(err, HOIST_E_CONFLICT, "this hoistd uses "
 				     "%s storage, which needs no presigned "
@@ -308,7 +400,7 @@ int hoist_presign_request(struct hoist_daemon *daemon, const char *job_id,
 	if (check_scope(p, job_id, method, key, query, reason,
 			sizeof(reason))) {
 		*forbidden = 1;
-		hoist_log_warn("job=%s presign %s for %s rejected: %s", job_id,
+		hoist_log_warn("%s presign %s for %s rejected: %s", scope,
 			       operation_name(method, key, query), caller,
 			       reason);
 		hoist_err_set(err, HOIST_E_INVALID, "presign %s rejected: %s",
@@ -340,7 +432,7 @@ int hoist_presign_request(struct hoist_daemon *daemon, const char *job_id,
 		hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
 		goto out;
 	}
-	hoist_log_debug("job=%s presigned %s %s for %s", job_id,
+	hoist_log_debug("%s presigned %s %s for %s", scope,
 			operation_name(method, key, query), key ? key : "",
 			caller);
 	rc = 0;
