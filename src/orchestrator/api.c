@@ -24,14 +24,9 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "storage/checkpoint.h"
-#include "storage/s3.h"
 
 #define API_BODY_MAX (4u << 20)
 #define API_LOG_CHUNK_MAX (256u << 10)
-/* Bytes of log chunks and metrics queued for the artifact store, and of
- * one metrics batch. */
-#define SPOOL_BYTES_MAX (16u << 20)
-#define SPOOL_METRICS_BATCH_MAX (1u << 20)
 
 enum api_auth {
 	AUTH_NONE,
@@ -320,7 +315,7 @@ static ssize_t read_log_object(struct hoist_daemon *daemon,
 	}
 	if (search.start < 0)
 		return 0;
-	hoist_buf_init(&chunk, SPOOL_BYTES_MAX);
+	hoist_buf_init(&chunk, HOIST_SPOOL_BYTES_MAX);
 	if (store->ops->get_bytes(store, search.key, &chunk, &err)) {
 		hoist_log_warn("job=%s cannot read %s: %s", job_id, search.key,
 			       err.msg);
@@ -701,189 +696,6 @@ static void handle_agent_claim(struct api_call *call)
 }
 
 
-/*
- * Copies of the log chunks and heartbeat metrics in the artifact store:
- *
- *   jobs/<job>/logs/a<attempt>/<offset, 20 digits>.log
- *   jobs/<job>/metrics/a<attempt>/<batch start, ms since epoch, 16 digits>.jsonl
- *
- * The local log file under the home folder stays the fast path.  The
- * handlers only queue the bytes here, and a timer of the flush period
- * writes the queue, because an S3 write blocks the event loop.  Each
- * metrics object is one batch of the heartbeats of one flush period.
- *
- * NOTE: the queue lives in memory, so what was queued and not yet written
- * when hoistd stops is lost from the store (the local log file has it).
- */
-
-struct spool_item {
-	struct spool_item *next;
-	char job_id[HOIST_ID_MAX];
-	int attempt;
-	int is_metrics;
-	long long name;		/* log offset, or batch start in ms */
-	struct hoist_buf data;
-};
-
-static struct {
-	struct spool_item *head;
-	struct spool_item **tail;
-	size_t bytes;
-	size_t dropped;
-	struct event *timer;
-	struct hoist_daemon *daemon;
-} spool;
-
-static void spool_free(struct spool_item *item)
-{
-	hoist_buf_release(&item->data);
-	free(item);
-}
-
-static void spool_key(const struct spool_item *item, char *key, size_t len)
-{
-	if (item->is_metrics)
-		snprintf(key, len, "jobs/%s/metrics/a%d/%016lld.jsonl",
-			 item->job_id, item->attempt, item->name);
-	else
-		snprintf(key, len, "jobs/%s/logs/a%d/%020lld.log",
-			 item->job_id, item->attempt, item->name);
-}
-
-static void spool_flush(evutil_socket_t fd, short what, void *arg)
-{
-	struct hoist_artifact_store *store = spool.daemon->artifacts;
-	char key[HOIST_ARTIFACT_KEY_MAX + 1];
-	struct spool_item *item;
-
-	(void)fd;
-	(void)what;
-	(void)arg;
-	while ((item = spool.head) != NULL) {
-		struct hoist_err err = HOIST_ERR_INIT;
-
-		spool.head = item->next;
-		if (!spool.head)
-			spool.tail = &spool.head;
-		spool.bytes -= item->data.len;
-		spool_key(item, key, sizeof(key));
-		if (store->ops->put_bytes(store, key, item->data.data,
-					  item->data.len, &err))
-			hoist_log_warn("job=%s cannot store %s: %s",
-				       item->job_id, key, err.msg);
-		spool_free(item);
-	}
-	if (spool.dropped > 0) {
-		hoist_log_warn("dropped %zu log or metrics items from the "
-			       "artifact store copy: more than %u bytes were "
-			       "queued", spool.dropped, SPOOL_BYTES_MAX);
-		spool.dropped = 0;
-	}
-}
-
-/* Starts the flush timer on the first use.  Returns -1 when it cannot. */
-static int spool_start(struct hoist_daemon *daemon)
-{
-	struct timeval period;
-
-	if (spool.timer)
-		return 0;
-	/* TODO: with the S3 store these writes delay the agents' presign
-	 * requests enough that the checkpoint of a preempted attempt misses
-	 * its grace period (e2e-s3-preempt), so S3 stores get no copy until
-	 * the writes leave the event loop. */
-	if (!daemon->base || !daemon->artifacts ||
-	    hoist_s3_is_store(daemon->artifacts))
-		return -1;
-	spool.tail = &spool.head;
-	spool.daemon = daemon;
-	spool.timer = event_new(daemon->base, -1, EV_PERSIST, spool_flush,
-				NULL);
-	if (!spool.timer)
-		return -1;
-	period.tv_sec = daemon->settings.flush_ms / 1000;
-	period.tv_usec = (daemon->settings.flush_ms % 1000) * 1000;
-	if (event_add(spool.timer, &period) != 0) {
-		event_free(spool.timer);
-		spool.timer = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-/* Queues len bytes: a new item, or more of the pending item of the same
- * attempt (metrics lines, or log bytes that continue it), so that each
- * flush writes few objects. */
-static void spool_add(struct hoist_daemon *daemon, const char *job_id,
-		      int attempt, int is_metrics, long long name,
-		      const char *data, size_t len)
-{
-	struct hoist_err err = HOIST_ERR_INIT;
-	struct spool_item *item = NULL;
-
-	if (len == 0 || spool_start(daemon))
-		return;
-	if (spool.bytes + len > SPOOL_BYTES_MAX) {
-		spool.dropped++;
-		return;
-	}
-	for (item = spool.head; item; item = item->next) {
-		if (item->is_metrics != is_metrics ||
-		    item->attempt != attempt ||
-		    strcmp(item->job_id, job_id) != 0)
-			continue;
-		if (is_metrics ||
-		    item->name + (long long)item->data.len == name)
-			break;
-	}
-	if (!item) {
-		item = calloc(1, sizeof(*item));
-		if (!item) {
-			spool.dropped++;
-			return;
-		}
-		snprintf(item->job_id, sizeof(item->job_id), "%s", job_id);
-		item->attempt = attempt;
-		item->is_metrics = is_metrics;
-		item->name = name;
-		hoist_buf_init(&item->data, is_metrics ?
-			       SPOOL_METRICS_BATCH_MAX : SPOOL_BYTES_MAX);
-		*spool.tail = item;
-		spool.tail = &item->next;
-	}
-	if (hoist_buf_append(&item->data, data, len, &err)) {
-		spool.dropped++;
-		return;
-	}
-	spool.bytes += len;
-}
-
-/* Queues one heartbeat's metrics as a JSON line of its attempt's batch. */
-static void spool_metrics(struct hoist_daemon *daemon,
-			  const struct hoist_live_job *live, json_t *step,
-			  json_t *metrics)
-{
-	int64_t now = hoist_clock_now_ms();
-	char *text, *lined;
-	json_t *line;
-
-	line = json_pack("{s:I, s:O, s:O}", "time_ms", (json_int_t)now,
-			 "step", json_is_integer(step) ? step : json_null(),
-			 "metrics", metrics);
-	text = line ? json_dumps(line, JSON_COMPACT) : NULL;
-	lined = text ? realloc(text, strlen(text) + 2) : NULL;
-	if (lined) {
-		text = lined;
-		strcat(text, "\n");
-		spool_add(daemon, live->job.id, live->attempt.number, 1, now,
-			  text, strlen(text));
-	} else {
-		spool.dropped++;
-	}
-	free(text);
-	json_decref(line);
-}
-
 static void handle_agent_heartbeat(struct api_call *call)
 {
 	json_t *body = call->body;
@@ -898,7 +710,10 @@ static void handle_agent_heartbeat(struct api_call *call)
 		json_is_object(metrics) ? metrics : NULL);
 
 	if (json_is_object(metrics) && json_object_size(metrics) > 0)
-		spool_metrics(call->daemon, call->live, step, metrics);
+		hoist_spool_add_metrics(call->daemon->spool,
+					call->live->job.id,
+					call->live->attempt.number, step,
+					metrics);
 	reply_json(call->req, 200, json_pack("{s:s}", "action",
 					     stop ? "stop" : "continue"));
 }
@@ -1023,8 +838,8 @@ static void handle_agent_logs(struct api_call *call)
 		offset += n;
 	}
 	close(fd);
-	spool_add(daemon, live->job.id, live->attempt.number, 0, start,
-		  start_data, (size_t)(offset - start));
+	hoist_spool_add_log(daemon->spool, live->job.id, live->attempt.number,
+			    start, start_data, (size_t)(offset - start));
 	reply_json(call->req, 200, json_pack("{s:I}", "next_offset", offset));
 }
 

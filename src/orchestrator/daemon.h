@@ -98,6 +98,8 @@ struct hoist_daemon {
 	struct hoist_provider *provider;
 	struct hoist_artifact_store *artifacts;
 	struct hoist_presigner *presigner;	/* NULL unless s3:// storage */
+	/* Owned; NULL until hoist_spool_start() and after hoist_spool_stop(). */
+	struct hoist_spool *spool;
 	struct hoist_daemon_settings settings;
 
 	char home[2048];			/* shorter than PATH_MAX, so file names fit */
@@ -246,6 +248,31 @@ void hoist_presign_abort_stale(struct hoist_daemon *daemon,
 			       const char *job_id, int64_t min_age_s);
 /* Runs the periodic sweep of stale uploads of the live jobs. */
 void hoist_presign_tick(struct hoist_daemon *daemon);
+
+/*
+ * spool.c: copies of the log chunks and heartbeat metrics in the artifact
+ * store, written by a thread of their own.  The add functions run on the
+ * event loop and never wait for a write, because the writer takes their
+ * mutex only to swap the queue.  With spool NULL they do nothing.
+ */
+struct hoist_spool;
+/* Maximum bytes in the spool's memory, and so the maximum size of one
+ * stored log object. */
+#define HOIST_SPOOL_BYTES_MAX (16u << 20)
+/* Opens a second store from daemon->storage_url for the writer thread and
+ * starts it; sets daemon->spool, which hoist_spool_stop() frees. */
+int hoist_spool_start(struct hoist_daemon *daemon, struct hoist_err *err);
+/* Writes what is queued, waiting at most timeout_ms (plus a few seconds for
+ * a write in flight), logs what could not be stored, and frees the spool. */
+void hoist_spool_stop(struct hoist_daemon *daemon, int timeout_ms);
+/* Queues len bytes of an attempt's log at byte offset; copies data. */
+void hoist_spool_add_log(struct hoist_spool *spool, const char *job_id,
+			 int attempt, long long offset, const char *data,
+			 size_t len);
+/* Queues one heartbeat's metrics (step may be NULL) as a JSON line of its
+ * attempt's current batch; takes no reference to step or metrics. */
+void hoist_spool_add_metrics(struct hoist_spool *spool, const char *job_id,
+			     int attempt, json_t *step, json_t *metrics);
 
 /* reconcile.c */
 void hoist_reconcile_tick(struct hoist_daemon *daemon);

@@ -20,6 +20,10 @@
 #include "common/log.h"
 #include "common/util.h"
 
+/* How long the shutdown waits for the queued copies of logs and metrics
+ * to reach the artifact store. */
+#define SPOOL_STOP_TIMEOUT_MS 10000
+
 struct options {
 	const char *provider;
 	const char *vast_url;
@@ -527,7 +531,8 @@ static int setup(struct hoist_daemon *daemon, struct options *opts,
 		snprintf(daemon->storage_url, sizeof(daemon->storage_url),
 			 "file://%s/artifacts", daemon->home);
 	if (hoist_artifact_open(daemon->storage_url, &daemon->artifacts, err) ||
-	    hoist_presign_init(daemon, err))
+	    hoist_presign_init(daemon, err) ||
+	    hoist_spool_start(daemon, err))
 		return -1;
 
 	if (open_provider(daemon, opts, err))
@@ -565,6 +570,7 @@ static void teardown(struct hoist_daemon *daemon)
 	if (daemon->store && hoist_jobs_flush(daemon, &err))
 		hoist_log_error("cannot save heartbeats at shutdown: %s",
 				err.msg);
+	hoist_spool_stop(daemon, SPOOL_STOP_TIMEOUT_MS);
 	if (daemon->tick_event)
 		event_free(daemon->tick_event);
 	if (daemon->flush_event)
