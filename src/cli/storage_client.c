@@ -8,6 +8,11 @@
  * lists each file's relative path, size and SHA-256 sorted by path.  The
  * manifest has no time stamp, so the same tree always gives the same
  * manifest key, and staging it again uploads nothing.
+ *
+ * An input is a local folder or an s3:// prefix.  The objects of an s3://
+ * prefix are read with the user's own credentials (the standard AWS
+ * chain), downloaded one at a time to a private temporary folder, hashed
+ * and staged like local files.  The source is only listed and read.
  */
 #include "cli/storage_client.h"
 
@@ -18,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -87,15 +93,12 @@ int hoist_cli_storage_open(struct hoist_cli_client *client,
 		rc = hoist_artifact_open(url, store, err);
 		goto out;
 	}
-	if (!job_id) {
-		hoist_err_set(err, HOIST_E_CONFLICT, "hoistd stores artifacts on "
-			      "S3 with presigned requests, and staging job "
-			      "inputs there is not supported yet; use a "
-			      "file:// store or a job without 'inputs'");
-		goto out;
-	}
 	ctx->client = client;
-	snprintf(ctx->path, sizeof(ctx->path), "/v1/jobs/%s/presign", job_id);
+	if (job_id)
+		snprintf(ctx->path, sizeof(ctx->path), "/v1/jobs/%s/presign",
+			 job_id);
+	else
+		snprintf(ctx->path, sizeof(ctx->path), "/v1/datasets/presign");
 	rc = hoist_s3_open_presigned(url + strlen(PRESIGNED_PREFIX),
 				     presign_from_hoistd, ctx, store, err);
 out:
@@ -334,36 +337,207 @@ struct stage_counts {
 	uint64_t uploaded_bytes;
 };
 
-/* Stores one file under its content address unless it is there already,
- * and appends its manifest entry to files. */
-static int stage_file(struct hoist_artifact_store *store, const char *root,
+/* The store that inputs are staged to, and a private temporary folder
+ * for downloads and snapshots, created on first use. */
+struct stager {
+	struct hoist_artifact_store *store;
+	char scratch[PATH_MAX];		/* "" until created */
+};
+
+#define SCRATCH_DOWNLOAD "download"
+#define SCRATCH_SNAPSHOT "snapshot"
+
+/* Writes the path of the file name in the stager's temporary folder to
+ * out, and creates the folder (mode 0700) under $TMPDIR or /tmp first. */
+static int scratch_path(struct stager *stager, const char *name, char *out,
+			size_t outlen, struct hoist_err *err)
+{
+	if (!stager->scratch[0]) {
+		const char *tmp = getenv("TMPDIR");
+		char template[PATH_MAX];
+		int n;
+
+		if (!tmp || !*tmp)
+			tmp = "/tmp";
+		n = snprintf(template, sizeof(template),
+			     "%s/hoist-inputs-XXXXXX", tmp);
+		if (n < 0 || (size_t)n >= sizeof(template))
+			return hoist_err_set(err, HOIST_E_INVALID, "TMPDIR "
+					     "'%s' is too long; set TMPDIR to "
+					     "a shorter folder", tmp);
+		if (!mkdtemp(template))
+			return hoist_err_set(err, HOIST_E_IO, "cannot create a "
+					     "temporary folder in '%s' "
+					     "(TMPDIR): %s", tmp,
+					     strerror(errno));
+		memcpy(stager->scratch, template, (size_t)n + 1);
+	}
+	snprintf(out, outlen, "%s/%s", stager->scratch, name);
+	return 0;
+}
+
+/* Deletes the stager's temporary folder and every file in it, including
+ * the partial files of a failed download. */
+static void stager_release(struct stager *stager)
+{
+	char path[PATH_MAX + 256];
+	struct dirent *entry;
+	DIR *dir;
+
+	if (!stager->scratch[0])
+		return;
+	dir = opendir(stager->scratch);
+	while (dir && (entry = readdir(dir)) != NULL) {
+		if (strcmp(entry->d_name, ".") == 0 ||
+		    strcmp(entry->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", stager->scratch,
+			 entry->d_name);
+		unlink(path);
+	}
+	if (dir)
+		closedir(dir);
+	rmdir(stager->scratch);
+	stager->scratch[0] = '\0';
+}
+
+/* Copies src to dst and stores the size and SHA-256 of the bytes copied. */
+static int copy_file_sha256(const char *src, const char *dst, uint64_t *size,
+			    char hex[65], struct hoist_err *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	unsigned char chunk[65536];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	FILE *in = NULL, *out = NULL;
+	size_t n;
+	int rc = -1;
+
+	*size = 0;
+	if (!ctx)
+		return hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
+	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		hoist_err_set(err, HOIST_E_INTERNAL, "SHA-256 failed");
+		goto out;
+	}
+	in = fopen(src, "rb");
+	if (!in) {
+		hoist_err_set(err, HOIST_E_IO, "cannot open '%s': %s", src,
+			      strerror(errno));
+		goto out;
+	}
+	out = fopen(dst, "wb");
+	if (!out) {
+		hoist_err_set(err, HOIST_E_IO, "cannot create '%s': %s", dst,
+			      strerror(errno));
+		goto out;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0) {
+		if (!EVP_DigestUpdate(ctx, chunk, n)) {
+			hoist_err_set(err, HOIST_E_INTERNAL, "SHA-256 failed");
+			goto out;
+		}
+		if (fwrite(chunk, 1, n, out) != n) {
+			hoist_err_set(err, HOIST_E_IO, "cannot write '%s': %s",
+				      dst, strerror(errno));
+			goto out;
+		}
+		*size += n;
+	}
+	if (ferror(in)) {
+		hoist_err_set(err, HOIST_E_IO, "cannot read '%s'", src);
+		goto out;
+	}
+	if (fclose(out) != 0) {
+		out = NULL;
+		hoist_err_set(err, HOIST_E_IO, "cannot write '%s': %s", dst,
+			      strerror(errno));
+		goto out;
+	}
+	out = NULL;
+	if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32) {
+		hoist_err_set(err, HOIST_E_INTERNAL, "SHA-256 failed");
+		goto out;
+	}
+	hex_encode(md, mdlen, hex);
+	rc = 0;
+out:
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/*
+ * Uploads the file at path, whose bytes hash to hex, to key.  The upload
+ * hashes what it sends, and a file that changed meanwhile fails with
+ * HOIST_E_INTEGRITY.  A store that can delete the bad object (file://)
+ * gets the file itself.  hoistd presigns no DELETE of a whole object below
+ * datasets/, so for S3 a private file (owned true) is uploaded as is, and
+ * any other file is first copied to a snapshot that nothing else writes.
+ */
+static int upload_file(struct stager *stager, const char *path, int owned,
+		       const char *key, const char *hex, uint64_t size,
+		       struct hoist_err *err)
+{
+	struct hoist_artifact_store *store = stager->store;
+	char snapshot[PATH_MAX + 16], stored_hex[65];
+	const char *source = path;
+	uint64_t stored_size = 0;
+	int rc = -1;
+
+	snapshot[0] = '\0';
+	if (!owned && hoist_s3_is_store(store)) {
+		if (scratch_path(stager, SCRATCH_SNAPSHOT, snapshot,
+				 sizeof(snapshot), err) ||
+		    copy_file_sha256(path, snapshot, &stored_size, stored_hex,
+				     err))
+			goto out;
+		if (stored_size != size || strcmp(stored_hex, hex) != 0)
+			goto changed;
+		source = snapshot;
+	}
+	if (hoist_artifact_put_file_sha256(store, key, source, &stored_size,
+					   stored_hex, err))
+		goto out;
+	if (stored_size != size || strcmp(stored_hex, hex) != 0) {
+		struct hoist_err ignored = HOIST_ERR_INIT;
+
+		store->ops->remove(store, key, &ignored);
+		goto changed;
+	}
+	rc = 0;
+	goto out;
+changed:
+	hoist_err_set(err, HOIST_E_INTEGRITY, "input file '%s' changed while "
+		      "it was staged; run again once it is complete", path);
+out:
+	if (snapshot[0])
+		unlink(snapshot);
+	return rc;
+}
+
+/* Stores the file at path under its content address unless it is there
+ * already, and appends its manifest entry, named rel, to files.  owned is
+ * 1 when path is a private file that nothing else changes. */
+static int stage_file(struct stager *stager, const char *path, int owned,
 		      const char *rel, json_t *files,
 		      struct stage_counts *counts, struct hoist_err *err)
 {
-	char path[PATH_MAX], key[128], hex[65], stored_hex[65];
-	uint64_t size = 0, stored_size = 0;
+	char key[128], hex[65];
+	uint64_t size = 0;
 	int found = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
 	if (sha256_file(path, &size, hex, err))
 		return -1;
 	snprintf(key, sizeof(key), "datasets/sha256/%s", hex);
-	if (object_exists(store, key, &found, err))
+	if (object_exists(stager->store, key, &found, err))
 		return -1;
 	if (!found) {
-		if (hoist_artifact_put_file_sha256(store, key, path,
-						   &stored_size, stored_hex,
-						   err))
+		if (upload_file(stager, path, owned, key, hex, size, err))
 			return -1;
-		if (stored_size != size || strcmp(stored_hex, hex) != 0) {
-			struct hoist_err ignored = HOIST_ERR_INIT;
-
-			store->ops->remove(store, key, &ignored);
-			return hoist_err_set(err, HOIST_E_INTEGRITY, "input "
-					     "file '%s' changed while it was "
-					     "uploaded; run again once it is "
-					     "complete", path);
-		}
 		counts->uploaded++;
 		counts->uploaded_bytes += size;
 	}
@@ -418,25 +592,191 @@ out:
 	return rc;
 }
 
-static int stage_input(struct hoist_artifact_store *store, json_t *input,
-		       int quiet, struct hoist_err *err)
+/* Stages the regular files below the local folder from. */
+static int stage_local_files(struct stager *stager, const char *from,
+			     json_t *files, struct stage_counts *counts,
+			     struct hoist_err *err)
+{
+	struct file_list list = { 0 };
+	char path[PATH_MAX];
+	int rc = -1;
+
+	if (walk_input(from, "", &list, err))
+		goto out;
+	qsort(list.paths, list.count, sizeof(*list.paths), compare_paths);
+	for (size_t i = 0; i < list.count; i++) {
+		snprintf(path, sizeof(path), "%s/%s", from, list.paths[i]);
+		if (stage_file(stager, path, 0, list.paths[i], files, counts,
+			       err))
+			goto out;
+	}
+	rc = 0;
+out:
+	file_list_release(&list);
+	return rc;
+}
+
+/* The state of the listing of an s3:// input. */
+struct source_listing {
+	const char *url;
+	struct file_list *list;
+	struct hoist_err *err;
+	int failed;
+};
+
+/* Adds one key of an s3:// input to the list, as a relative path. */
+static int note_source_key(const char *key, uint64_t size, void *arg)
+{
+	struct source_listing *listing = arg;
+	size_t len = strlen(key);
+
+	(void)size;
+	/* Folder markers of consoles and sync tools contain no data. */
+	if (len > 0 && key[len - 1] == '/')
+		return 0;
+	if (!hoist_artifact_key_valid(key)) {
+		hoist_err_set(listing->err, HOIST_E_INVALID, "object '%s' "
+			      "gives no valid relative path because the path "
+			      "%s; rename or remove the object", key,
+			      hoist_artifact_key_error(key));
+		listing->failed = 1;
+		return 1;
+	}
+	if (file_list_add(listing->list, key, listing->url, listing->err)) {
+		listing->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Adds a hint for the usual causes to err after a failed listing. */
+static void explain_listing_error(struct hoist_err *err)
+{
+	if (err->code == HOIST_E_NOT_FOUND && strstr(err->msg, "NoSuchBucket"))
+		hoist_err_prefix(err, "the bucket does not exist; check the "
+				 "bucket name, endpoint and region");
+	else if (strstr(err->msg, "HTTP 403"))
+		hoist_err_prefix(err, "access denied; check that your AWS "
+				 "credentials may list and read the bucket");
+	else
+		hoist_err_prefix(err, "cannot list the objects");
+}
+
+/*
+ * Checks that no path of the sorted list is also a folder of another path,
+ * such as "a" next to "a/b", because the agent could not restore both.
+ */
+static int check_file_folder_clash(const struct file_list *list,
+				   struct hoist_err *err)
+{
+	for (size_t i = 0; i < list->count; i++) {
+		const char *path = list->paths[i];
+
+		for (const char *slash = strchr(path, '/'); slash;
+		     slash = strchr(slash + 1, '/')) {
+			char folder[HOIST_ARTIFACT_KEY_MAX + 1];
+			const char *key = folder;
+			size_t len = (size_t)(slash - path);
+
+			memcpy(folder, path, len);
+			folder[len] = '\0';
+			if (bsearch(&key, list->paths, list->count,
+				    sizeof(*list->paths), compare_paths))
+				return hoist_err_set(err, HOIST_E_INVALID,
+						     "objects '%s' and '%s' "
+						     "cannot both be restored, "
+						     "because the first is a "
+						     "folder of the second; "
+						     "rename one of them",
+						     folder, path);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Stages the objects below the s3:// URL from: lists them with the user's
+ * own credentials, then downloads each to the temporary folder, stages it
+ * and deletes the download.  An empty prefix is an error, because a job
+ * whose input is empty almost always names the wrong prefix.
+ */
+static int stage_s3_objects(struct stager *stager, const char *from,
+			    json_t *files, struct stage_counts *counts,
+			    struct hoist_err *err)
+{
+	struct hoist_artifact_store *source = NULL;
+	struct file_list list = { 0 };
+	struct source_listing listing = { from, &list, err, 0 };
+	char download[PATH_MAX + 16];
+	int rc = -1;
+
+	download[0] = '\0';
+	if (hoist_artifact_open(from, &source, err)) {
+		if (err->code == HOIST_E_NOT_FOUND)
+			hoist_err_prefix(err, "no AWS credentials for the "
+					 "source; set AWS_ACCESS_KEY_ID and "
+					 "AWS_SECRET_ACCESS_KEY, or "
+					 "AWS_PROFILE");
+		goto out;
+	}
+	if (source->ops->list(source, "", note_source_key, &listing, err)) {
+		explain_listing_error(err);
+		goto out;
+	}
+	if (listing.failed)
+		goto out;
+	if (list.count == 0) {
+		hoist_err_set(err, HOIST_E_NOT_FOUND, "found no objects below "
+			      "the prefix; check the bucket and prefix (S3 "
+			      "keys are case-sensitive)");
+		goto out;
+	}
+	qsort(list.paths, list.count, sizeof(*list.paths), compare_paths);
+	if (check_file_folder_clash(&list, err) ||
+	    scratch_path(stager, SCRATCH_DOWNLOAD, download, sizeof(download),
+			 err))
+		goto out;
+	for (size_t i = 0; i < list.count; i++) {
+		/* NOTE: the store normalizes keys to Unicode NFC, so an
+		 * object whose key is stored in another normal form is not
+		 * found here. */
+		if (source->ops->get_file(source, list.paths[i], download,
+					  err)) {
+			hoist_err_prefix(err, "cannot download '%s'",
+					 list.paths[i]);
+			goto out;
+		}
+		if (stage_file(stager, download, 1, list.paths[i], files,
+			       counts, err))
+			goto out;
+		unlink(download);
+	}
+	rc = 0;
+out:
+	if (download[0])
+		unlink(download);
+	hoist_artifact_close(source);
+	file_list_release(&list);
+	return rc;
+}
+
+static int stage_input(struct stager *stager, json_t *input, int quiet,
+		       struct hoist_err *err)
 {
 	const char *from = json_string_value(json_object_get(input, "from"));
 	const char *to = json_string_value(json_object_get(input, "to"));
 	struct stage_counts counts = { 0 };
-	struct file_list list = { 0 };
 	json_t *files = json_array();
-	int rc = -1;
+	int failed, rc = -1;
 
 	if (!files)
 		return hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
-	if (walk_input(from, "", &list, err))
-		goto out;
-	qsort(list.paths, list.count, sizeof(*list.paths), compare_paths);
-	for (size_t i = 0; i < list.count; i++)
-		if (stage_file(store, from, list.paths[i], files, &counts, err))
-			goto out;
-	if (stage_manifest(store, files, input, &counts, err))
+	if (strncmp(from, "s3://", 5) == 0)
+		failed = stage_s3_objects(stager, from, files, &counts, err);
+	else
+		failed = stage_local_files(stager, from, files, &counts, err);
+	if (failed || stage_manifest(stager->store, files, input, &counts,
+				     err))
 		goto out;
 	if (!quiet)
 		fprintf(stderr, "staged input %s -> %s: %zu files, %llu bytes; "
@@ -449,7 +789,6 @@ out:
 	if (rc)
 		hoist_err_prefix(err, "cannot stage input '%s'", from);
 	json_decref(files);
-	file_list_release(&list);
 	return rc;
 }
 
@@ -457,7 +796,7 @@ int hoist_cli_stage_inputs(struct hoist_cli_client *client, json_t *spec,
 			   int quiet, struct hoist_err *err)
 {
 	json_t *inputs = json_object_get(spec, "inputs");
-	struct hoist_artifact_store *store = NULL;
+	struct stager stager = { 0 };
 	struct hoist_cli_presign presign;
 	json_t *input;
 	size_t i;
@@ -474,20 +813,15 @@ int hoist_cli_stage_inputs(struct hoist_cli_client *client, json_t *spec,
 			return hoist_err_set(err, HOIST_E_INVALID, "input %zu "
 					     "of the job spec has no 'from' "
 					     "or 'to'", i + 1);
-		if (strncmp(from, "s3://", 5) == 0)
-			return hoist_err_set(err, HOIST_E_INVALID, "input %zu "
-					     "('%s'): an s3:// 'from' is not "
-					     "supported yet; copy the files to "
-					     "a local folder and name that "
-					     "folder instead", i + 1, from);
 	}
-	if (hoist_cli_storage_open(client, NULL, &presign, &store, err))
+	if (hoist_cli_storage_open(client, NULL, &presign, &stager.store, err))
 		return -1;
 	json_array_foreach(inputs, i, input)
-		if (stage_input(store, input, quiet, err))
+		if (stage_input(&stager, input, quiet, err))
 			goto out;
 	rc = 0;
 out:
-	hoist_artifact_close(store);
+	stager_release(&stager);
+	hoist_artifact_close(stager.store);
 	return rc;
 }

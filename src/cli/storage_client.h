@@ -11,18 +11,20 @@
 #include "common/err.h"
 #include "storage/artifact.h"
 
-/* The presign callback's state: hoistd and the job whose prefix it signs. */
+/* The presign callback's state: hoistd and the route that signs. */
 struct hoist_cli_presign {
 	struct hoist_cli_client *client;
-	char path[256];			/* "/v1/jobs/JOB/presign" */
+	char path[256];			/* "/v1/jobs/JOB/presign" or
+					 * "/v1/datasets/presign" */
 };
 
 /*
  * Opens the artifact store that hoistd's GET /v1/storage names: a file://
- * store directly, an S3 store with every request presigned by hoistd for
- * job_id's prefix.  ctx must outlive the store.  job_id NULL opens only a
- * store that needs no presigning, and fails with HOIST_E_CONFLICT for a
- * presigned one.  The caller closes *store with hoist_artifact_close().
+ * store directly, an S3 store with every request presigned by hoistd.
+ * With a job_id hoistd signs requests for that job's prefix.  With job_id
+ * NULL it signs only the staging of inputs below "datasets/": reads,
+ * writes and multipart uploads, but no delete.  ctx must outlive the
+ * store.  The caller closes *store with hoist_artifact_close().
  */
 int hoist_cli_storage_open(struct hoist_cli_client *client,
 			   const char *job_id, struct hoist_cli_presign *ctx,
@@ -30,13 +32,18 @@ int hoist_cli_storage_open(struct hoist_cli_client *client,
 			   struct hoist_err *err);
 
 /*
- * Stages every local input of spec's "inputs" array to the store: each
- * file under datasets/sha256/<hex> and the tree's manifest under
+ * Stages every input of spec's "inputs" array to the store: each file
+ * under datasets/sha256/<hex> and the tree's manifest under
  * datasets/manifests/<hex>.json, skipping objects that already exist.
- * Adds "manifest_key" and "manifest_sha256" to each input of spec.  An
- * s3:// "from" fails with HOIST_E_INVALID.  Unless quiet, prints one line
- * per input to stderr.  A spec without inputs needs no store and succeeds
- * at once.
+ * A "from" is a local folder or an s3:// URL.  The objects of an s3://
+ * URL are listed and downloaded with the user's own AWS credentials, and
+ * the source is never written to.  They are downloaded one at a time into
+ * a private folder under $TMPDIR, which is deleted at the end.  An s3://
+ * prefix without objects, a missing bucket, missing credentials and a
+ * denied access fail with an error that names the URL.
+ * Adds "manifest_key" and "manifest_sha256" to each input of spec.  Unless
+ * quiet, prints one line per input to stderr.  A spec without inputs needs
+ * no store and succeeds at once.
  */
 int hoist_cli_stage_inputs(struct hoist_cli_client *client, json_t *spec,
 			   int quiet, struct hoist_err *err);
