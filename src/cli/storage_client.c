@@ -713,10 +713,8 @@ static int stage_s3_objects(struct stager *stager, const char *from,
 	download[0] = '\0';
 	if (hoist_artifact_open(from, &source, err)) {
 		if (err->code == HOIST_E_NOT_FOUND)
-			hoist_err_prefix(err, "no AWS credentials for the "
-					 "source; set AWS_ACCESS_KEY_ID and "
-					 "AWS_SECRET_ACCESS_KEY, or "
-					 "AWS_PROFILE");
+			hoist_err_prefix(err, "reading the source needs "
+					 "your own AWS credentials");
 		goto out;
 	}
 	if (source->ops->list(source, "", note_source_key, &listing, err)) {
