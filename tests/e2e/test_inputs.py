@@ -96,7 +96,7 @@ class InputsTest(unittest.TestCase):
             artifacts, "jobs", again["id"], "outputs", "out",
             "result.txt")))
 
-    def test_s3_input_rejected(self):
+    def test_invalid_s3_bucket_stops_submit(self):
         hoist = Hoist(self)
         self.addCleanup(hoist.cleanup)
         hoist.start()
@@ -109,7 +109,10 @@ class InputsTest(unittest.TestCase):
         result = hoist.cli("run", job_file, check=False)
         self.assertEqual(result.returncode, 1, result.stdout)
         self.assertIn("s3://b/p", result.stderr)
-        self.assertIn("not supported yet", result.stderr)
+        self.assertIn("invalid bucket name 'b'", result.stderr)
+        jobs = hoist.cli("jobs", "--json")
+        self.assertEqual(json.loads(jobs.stdout)["jobs"], [],
+                         jobs.stdout)
 
 
 if __name__ == "__main__":
