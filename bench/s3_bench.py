@@ -9,9 +9,10 @@ tests/s3/s3_tool).  The script installs s3rver with tests/s3/setup.sh and
 starts it on 127.0.0.1 with its data under SCRATCH_FOLDER (default: a new
 folder under $TMPDIR or /tmp).  For each size it writes one random file.
 Each client then uploads it, downloads it, checks the bytes and deletes
-the object.  hoist runs twice: as the checkpoint layer uses it,
-computing the SHA-256 of the bytes it sends or writes, and without that
-digest, as the AWS CLI and rclone run.  Each command is timed from
+the object.  hoist runs three times.  The first run is the way the
+checkpoint layer uses it, summing the CRC-32C of the bytes it sends or
+receives.  The second computes the SHA-256 that staged inputs use.  The
+third computes no checksum, as the AWS CLI and rclone run.  Each command is timed from
 outside, and its CPU time
 (user + system, children included) comes from wait4().  The clients run
 one after the other against the same server with their default settings,
@@ -92,13 +93,17 @@ def clients(tool, port, src, dst, key):
     url = 's3://%s?endpoint=%s&region=us-east-1' % (BUCKET, endpoint)
     s3_key = 's3://%s/%s' % (BUCKET, key)
     return {
-        'hoist': ([tool, 'put', url, key, src],
-                  [tool, 'get', url, key, dst],
+        'hoist': ([tool, '--crc32c', 'put', url, key, src],
+                  [tool, '--crc32c', 'get', url, key, dst],
                   [tool, 'rm', url, key]),
-        'hoist without SHA-256': ([tool, '--no-digest', 'put', url, key, src],
-                                  [tool, '--no-digest', 'get', url, key,
-                                   dst],
-                                  [tool, 'rm', url, key]),
+        'hoist with SHA-256': ([tool, 'put', url, key, src],
+                               [tool, 'get', url, key, dst],
+                               [tool, 'rm', url, key]),
+        'hoist without checksum': ([tool, '--no-digest', 'put', url, key,
+                                    src],
+                                   [tool, '--no-digest', 'get', url, key,
+                                    dst],
+                                   [tool, 'rm', url, key]),
         'aws': (['/usr/bin/aws', '--endpoint-url', endpoint, '--no-progress',
                  's3', 'cp', src, s3_key],
                 ['/usr/bin/aws', '--endpoint-url', endpoint, '--no-progress',

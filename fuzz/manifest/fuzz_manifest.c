@@ -18,12 +18,13 @@ static void check_same(const struct hoist_manifest *a,
 {
 	if (strcmp(a->job_id, b->job_id) || a->attempt != b->attempt ||
 	    a->step != b->step || strcmp(a->created_at, b->created_at) ||
-	    a->nfiles != b->nfiles)
+	    a->nfiles != b->nfiles || a->format != b->format)
 		abort();
 	for (size_t i = 0; i < a->nfiles; i++) {
 		if (strcmp(a->files[i].path, b->files[i].path) ||
 		    a->files[i].size != b->files[i].size ||
-		    strcmp(a->files[i].sha256, b->files[i].sha256))
+		    strcmp(a->files[i].sha256, b->files[i].sha256) ||
+		    a->files[i].crc32c != b->files[i].crc32c)
 			abort();
 	}
 }

@@ -28,11 +28,9 @@
 #include "storage/checkpoint.h"
 
 /*
- * Transfer progress.  The checkpoint code moves one file at a time through
- * the store's operations, so a store that forwards every call to the real
- * one and counts the bytes of each file moved measures the progress without
- * any change to that code.  NOTE: the count grows when a file is complete,
- * so a single large file shows no progress until it is done.
+ * Transfer progress.  The store reports the bytes it moves through its
+ * progress callback while each file travels, so a single large file moves
+ * the bar too.  A retried range counts back before it is sent again.
  */
 #define PROGRESS_TTY_PERIOD_MS 200
 #define PROGRESS_LINE_PERIOD_MS 2000
@@ -46,12 +44,6 @@ struct progress {
 	int tty;			/* stdout is a terminal */
 	int quiet;			/* --json: print nothing */
 	int drawn;			/* a terminal line awaits its end */
-};
-
-struct progress_store {
-	struct hoist_artifact_store base;	/* first: cast target */
-	struct hoist_artifact_store *inner;
-	struct progress *progress;
 };
 
 static void progress_init(struct progress *p, const char *verb,
@@ -104,138 +96,30 @@ static void progress_finish(struct progress *p)
 	p->drawn = 0;
 }
 
-static void progress_add(struct progress_store *s, uint64_t bytes)
+static void progress_bytes(void *arg, int64_t bytes)
 {
-	s->progress->done += bytes;
-	progress_show(s->progress, 0);
+	struct progress *p = arg;
+
+	if (bytes < 0 && (uint64_t)-bytes > p->done)
+		p->done = 0;
+	else
+		p->done += (uint64_t)bytes;
+	progress_show(p, 0);
 }
 
-static struct hoist_artifact_store *inner_of(struct hoist_artifact_store *st)
+/* Points store's progress callback at p until progress_detach(). */
+static struct hoist_artifact_store *progress_attach(
+	struct hoist_artifact_store *store, struct progress *p)
 {
-	return ((struct progress_store *)st)->inner;
+	store->progress = progress_bytes;
+	store->progress_arg = p;
+	return store;
 }
 
-static uint64_t file_size(const char *path)
+static void progress_detach(struct hoist_artifact_store *store)
 {
-	struct stat st;
-
-	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-}
-
-static int progress_put_file(struct hoist_artifact_store *store,
-			     const char *key, const char *path,
-			     struct hoist_err *err)
-{
-	struct hoist_artifact_store *inner = inner_of(store);
-
-	if (inner->ops->put_file(inner, key, path, err))
-		return -1;
-	progress_add((struct progress_store *)store, file_size(path));
-	return 0;
-}
-
-static int progress_put_bytes(struct hoist_artifact_store *store,
-			      const char *key, const void *data, size_t len,
-			      struct hoist_err *err)
-{
-	struct hoist_artifact_store *inner = inner_of(store);
-
-	return inner->ops->put_bytes(inner, key, data, len, err);
-}
-
-static int progress_get_file(struct hoist_artifact_store *store,
-			     const char *key, const char *path,
-			     struct hoist_err *err)
-{
-	struct hoist_artifact_store *inner = inner_of(store);
-
-	if (inner->ops->get_file(inner, key, path, err))
-		return -1;
-	progress_add((struct progress_store *)store, file_size(path));
-	return 0;
-}
-
-static int progress_get_bytes(struct hoist_artifact_store *store,
-			      const char *key, struct hoist_buf *buf,
-			      struct hoist_err *err)
-{
-	struct hoist_artifact_store *inner = inner_of(store);
-
-	return inner->ops->get_bytes(inner, key, buf, err);
-}
-
-static int progress_remove(struct hoist_artifact_store *store,
-			   const char *key, struct hoist_err *err)
-{
-	struct hoist_artifact_store *inner = inner_of(store);
-
-	return inner->ops->remove(inner, key, err);
-}
-
-static int progress_list(struct hoist_artifact_store *store,
-			 const char *prefix, hoist_artifact_list_cb cb,
-			 void *arg, struct hoist_err *err)
-{
-	struct hoist_artifact_store *inner = inner_of(store);
-
-	return inner->ops->list(inner, prefix, cb, arg, err);
-}
-
-/* The caller closes the inner store itself. */
-static void progress_close(struct hoist_artifact_store *store)
-{
-	(void)store;
-}
-
-static int progress_put_file_sha256(struct hoist_artifact_store *store,
-				    const char *key, const char *path,
-				    uint64_t *size, char sha256[65],
-				    struct hoist_err *err)
-{
-	if (hoist_artifact_put_file_sha256(inner_of(store), key, path, size,
-					   sha256, err))
-		return -1;
-	progress_add((struct progress_store *)store, *size);
-	return 0;
-}
-
-static int progress_get_file_sha256(struct hoist_artifact_store *store,
-				    const char *key, const char *path,
-				    uint64_t *size, char sha256[65],
-				    struct hoist_err *err)
-{
-	if (hoist_artifact_get_file_sha256(inner_of(store), key, path, size,
-					   sha256, err))
-		return -1;
-	progress_add((struct progress_store *)store, *size);
-	return 0;
-}
-
-static const struct hoist_artifact_ops progress_ops = {
-	.scheme = "progress",
-	.put_file = progress_put_file,
-	.put_bytes = progress_put_bytes,
-	.get_file = progress_get_file,
-	.get_bytes = progress_get_bytes,
-	.remove = progress_remove,
-	.list = progress_list,
-	.close = progress_close,
-	.put_file_sha256 = progress_put_file_sha256,
-	.get_file_sha256 = progress_get_file_sha256,
-};
-
-/* Wraps inner in s, which then counts the bytes moved into p.  s needs
- * no release. */
-static struct hoist_artifact_store *progress_wrap(struct progress_store *s,
-						  struct hoist_artifact_store *inner,
-						  struct progress *p)
-{
-	memset(s, 0, sizeof(*s));
-	s->base.ops = &progress_ops;
-	snprintf(s->base.url, sizeof(s->base.url), "%s", inner->url);
-	s->inner = inner;
-	s->progress = p;
-	return &s->base;
+	store->progress = NULL;
+	store->progress_arg = NULL;
 }
 
 static int get_job(struct hoist_cli_client *client, const char *id,
@@ -380,7 +264,6 @@ static int cmd_pull(int argc, char **argv)
 	struct hoist_cli_client client = { 0 };
 	struct hoist_err err = HOIST_ERR_INIT;
 	struct hoist_artifact_store *store = NULL;
-	struct progress_store counted;
 	struct progress progress;
 	struct hoist_cli_presign presign;
 	struct hoist_cli_args args;
@@ -411,9 +294,10 @@ static int cmd_pull(int argc, char **argv)
 	started = hoist_clock_mono_ms();
 	progress_init(&progress, "pulled", (uint64_t)bytes, json);
 	rc = hoist_checkpoint_restore(
-		progress_wrap(&counted, store, &progress),
+		progress_attach(store, &progress),
 		hoist_cli_json_str(ckpt, "manifest_key"),
 		hoist_cli_json_str(ckpt, "manifest_sha256"), dir, &step, &err);
+	progress_detach(store);
 	if (rc == 0)
 		progress_show(&progress, 1);
 	progress_finish(&progress);
@@ -569,7 +453,6 @@ static int cmd_push(int argc, char **argv)
 	struct hoist_err err = HOIST_ERR_INIT;
 	struct hoist_artifact_store *store = NULL;
 	struct hoist_checkpoint_info info;
-	struct progress_store counted;
 	struct progress progress;
 	struct hoist_cli_presign presign;
 	struct hoist_cli_args args;
@@ -601,10 +484,9 @@ static int cmd_push(int argc, char **argv)
 			(long long)step, job_id);
 	started = hoist_clock_mono_ms();
 	progress_init(&progress, "pushed", bytes, json);
-	rc = hoist_checkpoint_upload(progress_wrap(&counted, store,
-						   &progress),
-				     job_id, (int)attempt, step, dir, &info,
-				     &err);
+	rc = hoist_checkpoint_upload(progress_attach(store, &progress), job_id,
+				     (int)attempt, step, dir, &info, &err);
+	progress_detach(store);
 	if (rc == 0)
 		progress_show(&progress, 1);
 	progress_finish(&progress);

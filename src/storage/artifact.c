@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "storage/crc32c.h"
 #include "storage/digest.h"
 #include "storage/file_store.h"
 #include "storage/s3.h"
@@ -223,4 +224,30 @@ int hoist_artifact_get_file_sha256(struct hoist_artifact_store *store,
 	if (store->ops->get_file(store, key, path, err))
 		return -1;
 	return hoist_digest_file(path, size, sha256, err);
+}
+
+int hoist_artifact_put_file_crc32c(struct hoist_artifact_store *store,
+				   const char *key, const char *path,
+				   uint64_t *size, uint32_t *crc32c,
+				   struct hoist_err *err)
+{
+	if (store->ops->put_file_crc32c)
+		return store->ops->put_file_crc32c(store, key, path, size,
+						   crc32c, err);
+	if (hoist_crc32c_file(path, size, crc32c, err))
+		return -1;
+	return store->ops->put_file(store, key, path, err);
+}
+
+int hoist_artifact_get_file_crc32c(struct hoist_artifact_store *store,
+				   const char *key, const char *path,
+				   uint64_t *size, uint32_t *crc32c,
+				   struct hoist_err *err)
+{
+	if (store->ops->get_file_crc32c)
+		return store->ops->get_file_crc32c(store, key, path, size,
+						   crc32c, err);
+	if (store->ops->get_file(store, key, path, err))
+		return -1;
+	return hoist_crc32c_file(path, size, crc32c, err);
 }

@@ -62,11 +62,31 @@ struct hoist_artifact_ops {
 			       const char *key, const char *path,
 			       uint64_t *size, char sha256[65],
 			       struct hoist_err *err);
+	/* Optional: the same with the CRC-32C of the bytes copied.  Use them
+	 * through hoist_artifact_put_file_crc32c() and
+	 * hoist_artifact_get_file_crc32c(). */
+	int (*put_file_crc32c)(struct hoist_artifact_store *store,
+			       const char *key, const char *path,
+			       uint64_t *size, uint32_t *crc32c,
+			       struct hoist_err *err);
+	int (*get_file_crc32c)(struct hoist_artifact_store *store,
+			       const char *key, const char *path,
+			       uint64_t *size, uint32_t *crc32c,
+			       struct hoist_err *err);
 };
+
+/* Callback that receives the bytes a file transfer moved since the last
+ * call.  The count is negative when a retry moves bytes again. */
+typedef void (*hoist_artifact_progress_cb)(void *arg, int64_t bytes);
 
 struct hoist_artifact_store {
 	const struct hoist_artifact_ops *ops;
 	char url[1024];		/* the URL it was opened with */
+	/* Optional callback set by the caller.  The store calls it on the
+	 * caller's thread while put_file, get_file and their checksum forms
+	 * move bytes. */
+	hoist_artifact_progress_cb progress;
+	void *progress_arg;
 };
 
 /* Opens the store named by url; the caller closes it with
@@ -106,6 +126,21 @@ int hoist_artifact_put_file_sha256(struct hoist_artifact_store *store,
 int hoist_artifact_get_file_sha256(struct hoist_artifact_store *store,
 				   const char *key, const char *path,
 				   uint64_t *size, char sha256[65],
+				   struct hoist_err *err);
+
+/* Calls ops->put_file_crc32c, or sums path and then calls put_file when
+ * the back end has no such op.  That fallback has the two-pass caveat of
+ * hoist_artifact_put_file_sha256(). */
+int hoist_artifact_put_file_crc32c(struct hoist_artifact_store *store,
+				   const char *key, const char *path,
+				   uint64_t *size, uint32_t *crc32c,
+				   struct hoist_err *err);
+
+/* Calls ops->get_file_crc32c, or get_file and then sums the written file
+ * when the back end has no such op. */
+int hoist_artifact_get_file_crc32c(struct hoist_artifact_store *store,
+				   const char *key, const char *path,
+				   uint64_t *size, uint32_t *crc32c,
 				   struct hoist_err *err);
 
 #endif

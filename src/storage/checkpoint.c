@@ -23,6 +23,7 @@
 
 #include "common/clock.h"
 #include "common/util.h"
+#include "storage/crc32c.h"
 #include "storage/digest.h"
 
 #define MANIFEST_NAME "manifest.json"
@@ -355,10 +356,20 @@ static int match_existing(struct hoist_artifact_store *store,
 				      file->path);
 			goto out;
 		}
-		if (hoist_digest_file(path, &size, sha256, err))
-			goto out;
-		if (size != file->size || strcmp(sha256, file->sha256) != 0)
-			goto conflict;
+		if (existing.format == 1) {
+			if (hoist_digest_file(path, &size, sha256, err))
+				goto out;
+			if (size != file->size ||
+			    strcmp(sha256, file->sha256) != 0)
+				goto conflict;
+		} else {
+			uint32_t crc = 0;
+
+			if (hoist_crc32c_file(path, &size, &crc, err))
+				goto out;
+			if (size != file->size || crc != file->crc32c)
+				goto conflict;
+		}
 		bytes += size;
 	}
 	memset(info, 0, sizeof(*info));
@@ -414,8 +425,8 @@ static int upload_files(struct hoist_artifact_store *store,
 			return hoist_err_set(err, HOIST_E_INVALID,
 					     "path '%s/%s' is too long", dir,
 					     file->path);
-		if (hoist_artifact_put_file_sha256(store, key, path,
-						   &file->size, file->sha256,
+		if (hoist_artifact_put_file_crc32c(store, key, path,
+						   &file->size, &file->crc32c,
 						   err))
 			return -1;
 		*bytes += file->size;
@@ -553,16 +564,18 @@ static int prepare_target(const char *dir, struct hoist_err *err)
 
 /* Fetches one file of the manifest into dir and verifies it. */
 static int restore_file(struct hoist_artifact_store *store,
-			const char *prefix, const char *dir,
+			const char *prefix, const char *dir, int format,
 			const struct hoist_manifest_file *file,
 			struct hoist_err *err)
 {
 	char key[HOIST_ARTIFACT_KEY_MAX + 1];
 	char path[PATH_MAX];
-	char sha256[65];
+	char want[65], got[65];
 	struct hoist_err fetch = HOIST_ERR_INIT;
 	uint64_t size = 0;
+	uint32_t crc = 0;
 	char *slash;
+	int rc;
 
 	if (snprintf(key, sizeof(key), "%s" FILES_FOLDER "%s", prefix,
 		     file->path) >= (int)sizeof(key))
@@ -581,8 +594,13 @@ static int restore_file(struct hoist_artifact_store *store,
 		return -1;
 	*slash = '/';
 
-	if (hoist_artifact_get_file_sha256(store, key, path, &size, sha256,
-					   &fetch)) {
+	if (format == 1)
+		rc = hoist_artifact_get_file_sha256(store, key, path, &size,
+						    got, &fetch);
+	else
+		rc = hoist_artifact_get_file_crc32c(store, key, path, &size,
+						    &crc, &fetch);
+	if (rc) {
 		if (fetch.code == HOIST_E_NOT_FOUND)
 			return hoist_err_set(err, HOIST_E_INTEGRITY,
 					     "checkpoint file '%s' is missing: "
@@ -590,16 +608,23 @@ static int restore_file(struct hoist_artifact_store *store,
 					     file->path, key);
 		return hoist_err_set(err, fetch.code, "%s", fetch.msg);
 	}
-	if (size != file->size || strcmp(sha256, file->sha256) != 0) {
+	if (format == 1) {
+		snprintf(want, sizeof(want), "%s", file->sha256);
+	} else {
+		hoist_crc32c_format(file->crc32c, want);
+		hoist_crc32c_format(crc, got);
+	}
+	if (size != file->size || strcmp(got, want) != 0) {
 		unlink(path);
 		return hoist_err_set(err, HOIST_E_INTEGRITY,
 				     "checkpoint file '%s' is corrupt: the "
-				     "manifest expects %llu bytes with sha256 "
-				     "%s, the store holds %llu bytes with "
-				     "sha256 %s", file->path,
+				     "manifest expects %llu bytes with %s %s, "
+				     "the store holds %llu bytes with %s %s",
+				     file->path,
 				     (unsigned long long)file->size,
-				     file->sha256, (unsigned long long)size,
-				     sha256);
+				     format == 1 ? "sha256" : "crc32c", want,
+				     (unsigned long long)size,
+				     format == 1 ? "sha256" : "crc32c", got);
 	}
 	return 0;
 }
@@ -688,7 +713,8 @@ int hoist_checkpoint_restore(struct hoist_artifact_store *store,
 	if (prepare_target(dir, err))
 		goto out;
 	for (size_t i = 0; i < manifest.nfiles; i++) {
-		if (restore_file(store, prefix, dir, &manifest.files[i], err))
+		if (restore_file(store, prefix, dir, manifest.format,
+				 &manifest.files[i], err))
 			goto out;
 	}
 	if (step_out)

@@ -4,10 +4,11 @@
  * A checkpoint is a folder of files uploaded as objects under
  *   jobs/<job>/checkpoints/a<attempt>-s<step>/files/<relative path>
  * followed, last, by jobs/<job>/checkpoints/a<attempt>-s<step>/manifest.json
- * listing every file with its size and SHA-256.  Uploading the manifest does
- * not make a checkpoint visible: only hoistd's record of the commit does.
- * A restore reads the manifest the orchestrator names, checks it against the
- * recorded manifest hash, and verifies every file before reporting success.
+ * listing every file with its size and CRC-32C (SHA-256 in format 1).
+ * Uploading the manifest does not make a checkpoint visible: only hoistd's
+ * record of the commit does.  A restore reads the manifest the
+ * orchestrator names, checks it against the recorded SHA-256 of the
+ * manifest, and verifies every file before reporting success.
  */
 #ifndef HOIST_CHECKPOINT_H
 #define HOIST_CHECKPOINT_H
@@ -21,17 +22,21 @@
 #include "common/err.h"
 #include "storage/artifact.h"
 
-#define HOIST_MANIFEST_FORMAT 1
+/* The manifest format that uploads write.  hoist_manifest_parse() reads
+ * formats 1 and 2. */
+#define HOIST_MANIFEST_FORMAT 2
 #define HOIST_MANIFEST_MAX_FILES 100000
 #define HOIST_MANIFEST_MAX_BYTES (64u << 20)
 
 struct hoist_manifest_file {
 	char *path;		/* relative, validated like a key segment list */
 	uint64_t size;
-	char sha256[65];	/* lowercase hex */
+	uint32_t crc32c;	/* format 2 */
+	char sha256[65];	/* format 1: lowercase hex */
 };
 
 struct hoist_manifest {
+	int format;		/* 1 or 2; 0 formats as HOIST_MANIFEST_FORMAT */
 	char job_id[64];
 	int attempt;
 	int64_t step;
@@ -88,7 +93,7 @@ int hoist_checkpoint_upload(struct hoist_artifact_store *store,
  * Downloads the checkpoint whose manifest is at manifest_key into dir
  * (created if missing, emptied first), verifying the manifest against
  * manifest_sha256 (skipped when NULL or empty) and each file's size and
- * SHA-256.  On failure dir may hold partial files and err says which file
+ * checksum.  On failure dir may contain partial files and err names the file
  * failed.  *step_out receives the manifest's step.
  */
 int hoist_checkpoint_restore(struct hoist_artifact_store *store,

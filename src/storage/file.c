@@ -21,9 +21,13 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "storage/crc32c.h"
 #include "storage/digest.h"
 
 #define COPY_BUFFER_SIZE (1u << 20)
+/* Bytes per copy_file_range() call, small enough that the progress of a
+ * big file moves. */
+#define COPY_KERNEL_CHUNK (64u << 20)
 #define TMP_PREFIX HOIST_FILE_STORE_TMP_PREFIX
 #define TMP_PREFIX_LEN (sizeof(TMP_PREFIX) - 1)
 /* Attempts to recreate a folder that a concurrent remove() pruned. */
@@ -240,14 +244,25 @@ static ssize_t read_full(int fd, char *buf, size_t len)
 
 /* Copies with copy_file_range(); returns 1 when the kernel cannot copy
  * between these files, so the caller copies through a buffer. */
-static int copy_in_kernel(int in, int out, const char *from, const char *to,
+/* Reports n bytes moved to the store's progress callback, if any. */
+static void report(const struct hoist_artifact_store *store, int64_t n)
+{
+	if (store->progress)
+		store->progress(store->progress_arg, n);
+}
+
+static int copy_in_kernel(const struct hoist_artifact_store *store, int in,
+			  int out, const char *from, const char *to,
 			  struct hoist_err *err)
 {
 	for (;;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, 1u << 30, 0);
+		ssize_t n = copy_file_range(in, NULL, out, NULL,
+					    COPY_KERNEL_CHUNK, 0);
 
-		if (n > 0)
+		if (n > 0) {
+			report(store, n);
 			continue;
+		}
 		if (n == 0)
 			return 0;
 		if (errno == EINTR)
@@ -261,15 +276,23 @@ static int copy_in_kernel(int in, int out, const char *from, const char *to,
 	}
 }
 
+/* Checksum state of a copy: the CRC-32C and length of the bytes copied. */
+struct copy_crc {
+	uint32_t crc;
+	uint64_t size;
+};
+
 /*
  * Copies in to out through two 1 MiB buffers.  With a digest, a helper
  * thread hashes each chunk while this thread writes it and reads the next
  * one.  The copy and the hash are thus one pass over the data, and hashing
- * overlaps with the I/O instead of adding to it.
+ * overlaps with the I/O instead of adding to it.  With crc, this thread
+ * sums each chunk before writing it, which costs far less than a SHA-256.
  */
-static int copy_buffered(int in, int out, struct hoist_digest *digest,
-			 const char *from, const char *to,
-			 struct hoist_err *err)
+static int copy_buffered(const struct hoist_artifact_store *store, int in,
+			 int out, struct hoist_digest *digest,
+			 struct copy_crc *crc, const char *from,
+			 const char *to, struct hoist_err *err)
 {
 	struct hoist_digest_worker *worker = NULL;
 	char *chunks[2] = { NULL, NULL };
@@ -296,11 +319,18 @@ static int copy_buffered(int in, int out, struct hoist_digest *digest,
 		if (worker)
 			hoist_digest_worker_submit(worker, chunks[current],
 						   (size_t)len);
+		if (crc) {
+			crc->crc = hoist_crc32c_update(crc->crc,
+						       chunks[current],
+						       (size_t)len);
+			crc->size += (uint64_t)len;
+		}
 		if (write_all(out, chunks[current], (size_t)len) != 0) {
 			hoist_err_set(err, HOIST_E_IO, "cannot write '%s': %s",
 				      to, strerror(errno));
 			goto out;
 		}
+		report(store, len);
 		next = read_full(in, chunks[!current], COPY_BUFFER_SIZE);
 		read_errno = errno;	/* the wait below may change errno */
 		if (worker && hoist_digest_worker_wait(worker, err))
@@ -328,16 +358,17 @@ out:
  * on file systems that support it.  With a digest, the bytes pass through
  * user space so that they are hashed in the same pass.
  */
-static int copy_fd(int in, int out, struct hoist_digest *digest,
+static int copy_fd(const struct hoist_artifact_store *store, int in, int out,
+		   struct hoist_digest *digest, struct copy_crc *crc,
 		   const char *from, const char *to, struct hoist_err *err)
 {
-	if (!digest) {
-		int rc = copy_in_kernel(in, out, from, to, err);
+	if (!digest && !crc) {
+		int rc = copy_in_kernel(store, in, out, from, to, err);
 
 		if (rc <= 0)
 			return rc;
 	}
-	return copy_buffered(in, out, digest, from, to, err);
+	return copy_buffered(store, in, out, digest, crc, from, to, err);
 }
 
 /* Opens the temporary file for key, creating its folders; a folder that a
@@ -383,7 +414,8 @@ static int open_source(const char *path, struct hoist_err *err)
 
 static int put_file_digest(struct hoist_artifact_store *store,
 			   const char *key, const char *path,
-			   struct hoist_digest *digest, struct hoist_err *err)
+			   struct hoist_digest *digest, struct copy_crc *crc,
+			   struct hoist_err *err)
 {
 	struct file_store *fs = file_store_of(store);
 	struct file_tx tx = { .fd = -1 };
@@ -395,7 +427,7 @@ static int put_file_digest(struct hoist_artifact_store *store,
 		return -1;
 	if (put_begin(fs, key, &tx, err))
 		goto out;
-	if (copy_fd(in, tx.fd, digest, path, tx.tmp, err))
+	if (copy_fd(store, in, tx.fd, digest, crc, path, tx.tmp, err))
 		goto out;
 	rc = tx_commit(&tx, err);
 out:
@@ -410,7 +442,7 @@ out:
 static int file_put_file(struct hoist_artifact_store *store, const char *key,
 			 const char *path, struct hoist_err *err)
 {
-	return put_file_digest(store, key, path, NULL, err);
+	return put_file_digest(store, key, path, NULL, NULL, err);
 }
 
 static int file_put_file_sha256(struct hoist_artifact_store *store,
@@ -423,7 +455,7 @@ static int file_put_file_sha256(struct hoist_artifact_store *store,
 
 	if (hoist_digest_init(&digest, err))
 		return -1;
-	if (put_file_digest(store, key, path, &digest, err))
+	if (put_file_digest(store, key, path, &digest, NULL, err))
 		goto out;
 	if (hoist_digest_final_hex(&digest, sha256, err))
 		goto out;
@@ -432,6 +464,20 @@ static int file_put_file_sha256(struct hoist_artifact_store *store,
 out:
 	hoist_digest_release(&digest);
 	return rc;
+}
+
+static int file_put_file_crc32c(struct hoist_artifact_store *store,
+				const char *key, const char *path,
+				uint64_t *size, uint32_t *crc32c,
+				struct hoist_err *err)
+{
+	struct copy_crc crc = { 0, 0 };
+
+	if (put_file_digest(store, key, path, NULL, &crc, err))
+		return -1;
+	*size = crc.size;
+	*crc32c = crc.crc;
+	return 0;
 }
 
 static int file_put_bytes(struct hoist_artifact_store *store, const char *key,
@@ -483,7 +529,8 @@ static int open_object(struct file_store *fs, const char *key,
 
 static int get_file_digest(struct hoist_artifact_store *store,
 			   const char *key, const char *path,
-			   struct hoist_digest *digest, struct hoist_err *err)
+			   struct hoist_digest *digest, struct copy_crc *crc,
+			   struct hoist_err *err)
 {
 	struct file_store *fs = file_store_of(store);
 	struct file_tx tx = { .fd = -1 };
@@ -502,7 +549,7 @@ static int get_file_digest(struct hoist_artifact_store *store,
 			      path, strerror(code));
 		goto out;
 	}
-	if (copy_fd(in, tx.fd, digest, key, tx.tmp, err))
+	if (copy_fd(store, in, tx.fd, digest, crc, key, tx.tmp, err))
 		goto out;
 	rc = tx_commit(&tx, err);
 out:
@@ -518,7 +565,7 @@ out:
 static int file_get_file(struct hoist_artifact_store *store, const char *key,
 			 const char *path, struct hoist_err *err)
 {
-	return get_file_digest(store, key, path, NULL, err);
+	return get_file_digest(store, key, path, NULL, NULL, err);
 }
 
 static int file_get_file_sha256(struct hoist_artifact_store *store,
@@ -531,7 +578,7 @@ static int file_get_file_sha256(struct hoist_artifact_store *store,
 
 	if (hoist_digest_init(&digest, err))
 		return -1;
-	if (get_file_digest(store, key, path, &digest, err))
+	if (get_file_digest(store, key, path, &digest, NULL, err))
 		goto out;
 	if (hoist_digest_final_hex(&digest, sha256, err))
 		goto out;
@@ -540,6 +587,20 @@ static int file_get_file_sha256(struct hoist_artifact_store *store,
 out:
 	hoist_digest_release(&digest);
 	return rc;
+}
+
+static int file_get_file_crc32c(struct hoist_artifact_store *store,
+				const char *key, const char *path,
+				uint64_t *size, uint32_t *crc32c,
+				struct hoist_err *err)
+{
+	struct copy_crc crc = { 0, 0 };
+
+	if (get_file_digest(store, key, path, NULL, &crc, err))
+		return -1;
+	*size = crc.size;
+	*crc32c = crc.crc;
+	return 0;
 }
 
 static int file_get_bytes(struct hoist_artifact_store *store, const char *key,
@@ -804,6 +865,8 @@ static const struct hoist_artifact_ops file_ops = {
 	.close = file_close,
 	.put_file_sha256 = file_put_file_sha256,
 	.get_file_sha256 = file_get_file_sha256,
+	.put_file_crc32c = file_put_file_crc32c,
+	.get_file_crc32c = file_get_file_crc32c,
 };
 
 int hoist_file_store_open(const char *root, const char *url,

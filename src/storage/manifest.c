@@ -3,8 +3,12 @@
  *
  * The manifest is the only description of a checkpoint that a restore
  * trusts, so the parser rejects anything it does not fully understand:
- * unknown fields, wrong types, unsafe or duplicate paths, and digests that
- * are not 64 lowercase hex characters.
+ * unknown fields, wrong types, unsafe or duplicate paths, and checksums
+ * that are not lowercase hex of the right length.
+ *
+ * Format 2 records each file's CRC-32C, which uploads and restores sum on
+ * the bytes in flight.  Format 1, written by earlier builds, recorded the
+ * SHA-256, and restores still read and verify such manifests with it.
  */
 #include "storage/checkpoint.h"
 
@@ -13,12 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/crc32c.h"
 #include "storage/digest.h"
 
 static const char *const top_fields[] = {
 	"format", "job_id", "attempt", "step", "created_at", "files",
 };
-static const char *const file_fields[] = { "path", "size", "sha256" };
+static const char *const file_fields_v1[] = { "path", "size", "sha256" };
+static const char *const file_fields_v2[] = { "path", "size", "crc32c" };
 
 static int field_known(const char *name, const char *const *fields,
 		       size_t count)
@@ -146,11 +152,12 @@ static int parse_header(json_t *root, struct hoist_manifest *out,
 		return hoist_err_set(err, HOIST_E_INVALID,
 				     "format must be an integer");
 	n = json_integer_value(json_object_get(root, "format"));
-	if (n != HOIST_MANIFEST_FORMAT)
+	if (n != 1 && n != HOIST_MANIFEST_FORMAT)
 		return hoist_err_set(err, HOIST_E_INVALID,
 				     "format %lld is not supported; this build "
-				     "reads format %d", (long long)n,
+				     "reads formats 1 to %d", (long long)n,
 				     HOIST_MANIFEST_FORMAT);
+	out->format = (int)n;
 
 	if (get_string(root, "job_id", "", sizeof(out->job_id) - 1, &text,
 		       err))
@@ -180,9 +187,11 @@ static int parse_header(json_t *root, struct hoist_manifest *out,
 	return 0;
 }
 
-static int parse_file(json_t *entry, size_t index,
+static int parse_file(json_t *entry, size_t index, int format,
 		      struct hoist_manifest_file *file, struct hoist_err *err)
 {
+	const char *const *fields = format == 1 ? file_fields_v1 :
+				    file_fields_v2;
 	char where[48];
 	const char *text;
 	const char *reason;
@@ -192,8 +201,7 @@ static int parse_file(json_t *entry, size_t index,
 	if (!json_is_object(entry))
 		return hoist_err_set(err, HOIST_E_INVALID,
 				     "%s must be an object", where);
-	if (check_fields(entry, where, file_fields,
-			 sizeof(file_fields) / sizeof(*file_fields), err))
+	if (check_fields(entry, where, fields, 3, err))
 		return -1;
 
 	if (get_string(entry, "path", where, HOIST_ARTIFACT_KEY_MAX, &text,
@@ -213,13 +221,23 @@ static int parse_file(json_t *entry, size_t index,
 		return -1;
 	file->size = (uint64_t)size;
 
-	if (get_string(entry, "sha256", where, 64, &text, err))
+	if (format == 1) {
+		if (get_string(entry, "sha256", where, 64, &text, err))
+			return -1;
+		if (!hoist_digest_hex_valid(text))
+			return hoist_err_set(err, HOIST_E_INVALID,
+					     "%s.sha256 '%s' is not 64 "
+					     "lowercase hex characters", where,
+					     text);
+		memcpy(file->sha256, text, 65);
+		return 0;
+	}
+	if (get_string(entry, "crc32c", where, 8, &text, err))
 		return -1;
-	if (!hoist_digest_hex_valid(text))
+	if (hoist_crc32c_parse(text, &file->crc32c))
 		return hoist_err_set(err, HOIST_E_INVALID,
-				     "%s.sha256 '%s' is not 64 lowercase hex "
+				     "%s.crc32c '%s' is not 8 lowercase hex "
 				     "characters", where, text);
-	memcpy(file->sha256, text, 65);
 	return 0;
 }
 
@@ -316,8 +334,8 @@ static int parse_files(json_t *root, struct hoist_manifest *out,
 				     count);
 	for (size_t i = 0; i < count; i++) {
 		out->nfiles = i + 1;	/* so release frees a partial path */
-		if (parse_file(json_array_get(files, i), i, &out->files[i],
-			       err))
+		if (parse_file(json_array_get(files, i), i, out->format,
+			       &out->files[i], err))
 			return -1;
 	}
 	return check_path_set(out, err);
@@ -377,6 +395,8 @@ void hoist_manifest_release(struct hoist_manifest *manifest)
 
 static json_t *manifest_to_json(const struct hoist_manifest *manifest)
 {
+	int format = manifest->format ? manifest->format :
+		     HOIST_MANIFEST_FORMAT;
 	json_t *files = json_array();
 	json_t *root = NULL;
 
@@ -384,10 +404,14 @@ static json_t *manifest_to_json(const struct hoist_manifest *manifest)
 		return NULL;
 	for (size_t i = 0; i < manifest->nfiles; i++) {
 		const struct hoist_manifest_file *file = &manifest->files[i];
-		json_t *entry = json_pack("{s:s, s:I, s:s}",
-					  "path", file->path,
-					  "size", (json_int_t)file->size,
-					  "sha256", file->sha256);
+		char crc[HOIST_CRC32C_HEX_LEN + 1];
+		json_t *entry;
+
+		hoist_crc32c_format(file->crc32c, crc);
+		entry = json_pack("{s:s, s:I, s:s}", "path", file->path,
+				  "size", (json_int_t)file->size,
+				  format == 1 ? "sha256" : "crc32c",
+				  format == 1 ? file->sha256 : crc);
 
 		if (!entry || json_array_append_new(files, entry)) {
 			json_decref(files);
@@ -395,7 +419,7 @@ static json_t *manifest_to_json(const struct hoist_manifest *manifest)
 		}
 	}
 	root = json_pack("{s:i, s:s, s:i, s:I, s:s, s:o}",
-			 "format", HOIST_MANIFEST_FORMAT,
+			 "format", format,
 			 "job_id", manifest->job_id,
 			 "attempt", manifest->attempt,
 			 "step", (json_int_t)manifest->step,

@@ -520,31 +520,56 @@ int hoist_s3_config_parse(const char *url, struct hoist_s3_config *cfg,
 	return 0;
 }
 
+/* Returns the S3 store of store, ready for a file transfer that reports
+ * to the store's progress callback. */
+static struct s3_store *transfer_store_of(struct hoist_artifact_store *store)
+{
+	struct s3_store *s = s3_store_of(store);
+
+	s->client.progress = store->progress;
+	s->client.progress_arg = store->progress_arg;
+	return s;
+}
+
 static int store_put_file_sha256(struct hoist_artifact_store *store,
 				 const char *key, const char *path,
 				 uint64_t *size, char sha256[65],
 				 struct hoist_err *err)
 {
-	struct s3_store *s = s3_store_of(store);
+	struct s3_store *s = transfer_store_of(store);
 	char full[HOIST_S3_KEY_MAX + 1];
 
 	if (s3_key_build(&s->client.cfg, key, full, err))
 		return -1;
 	return scrub(s, err, s3_transfer_put_file(&s->client, full, path,
-						  size, sha256, err));
+						  size, sha256, NULL, err));
+}
+
+static int store_put_file_crc32c(struct hoist_artifact_store *store,
+				 const char *key, const char *path,
+				 uint64_t *size, uint32_t *crc32c,
+				 struct hoist_err *err)
+{
+	struct s3_store *s = transfer_store_of(store);
+	char full[HOIST_S3_KEY_MAX + 1];
+
+	if (s3_key_build(&s->client.cfg, key, full, err))
+		return -1;
+	return scrub(s, err, s3_transfer_put_file(&s->client, full, path,
+						  size, NULL, crc32c, err));
 }
 
 static int store_put_file(struct hoist_artifact_store *store,
 			  const char *key, const char *path,
 			  struct hoist_err *err)
 {
-	struct s3_store *s = s3_store_of(store);
+	struct s3_store *s = transfer_store_of(store);
 	char full[HOIST_S3_KEY_MAX + 1];
 
 	if (s3_key_build(&s->client.cfg, key, full, err))
 		return -1;
 	return scrub(s, err, s3_transfer_put_file(&s->client, full, path,
-						  NULL, NULL, err));
+						  NULL, NULL, NULL, err));
 }
 
 static int store_put_bytes(struct hoist_artifact_store *store,
@@ -579,13 +604,27 @@ static int store_get_file_sha256(struct hoist_artifact_store *store,
 				 uint64_t *size, char sha256[65],
 				 struct hoist_err *err)
 {
-	struct s3_store *s = s3_store_of(store);
+	struct s3_store *s = transfer_store_of(store);
 	char full[HOIST_S3_KEY_MAX + 1];
 
 	if (s3_key_build(&s->client.cfg, key, full, err))
 		return -1;
 	return scrub(s, err, s3_transfer_get_file(&s->client, full, path,
-						  size, sha256, err));
+						  size, sha256, NULL, err));
+}
+
+static int store_get_file_crc32c(struct hoist_artifact_store *store,
+				 const char *key, const char *path,
+				 uint64_t *size, uint32_t *crc32c,
+				 struct hoist_err *err)
+{
+	struct s3_store *s = transfer_store_of(store);
+	char full[HOIST_S3_KEY_MAX + 1];
+
+	if (s3_key_build(&s->client.cfg, key, full, err))
+		return -1;
+	return scrub(s, err, s3_transfer_get_file(&s->client, full, path,
+						  size, NULL, crc32c, err));
 }
 
 static int store_get_file(struct hoist_artifact_store *store,
@@ -769,6 +808,8 @@ static const struct hoist_artifact_ops s3_ops = {
 	.close = store_close,
 	.put_file_sha256 = store_put_file_sha256,
 	.get_file_sha256 = store_get_file_sha256,
+	.put_file_crc32c = store_put_file_crc32c,
+	.get_file_crc32c = store_get_file_crc32c,
 };
 
 static int open_store(const char *url, hoist_s3_presign_fn presign,

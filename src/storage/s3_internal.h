@@ -36,6 +36,10 @@ struct s3_client {
 	int64_t skew_s;		/* server clock minus local clock */
 	uint64_t rng;		/* xorshift64 state for the retry jitter */
 	struct hoist_s3_stats stats;
+	/* Progress callback of the store, copied before each file transfer.
+	 * File bodies and sinks report to it. */
+	hoist_artifact_progress_cb progress;
+	void *progress_arg;
 };
 
 enum s3_body_kind {
@@ -73,6 +77,7 @@ struct s3_op {
 	uint64_t out_offset;
 	uint64_t out_length;		/* exact body size expected */
 	int ok_404;			/* a 404 response counts as success */
+	int want_crc;			/* sum the file body sent or received */
 	void *user;			/* for the caller's callback */
 
 	/* The result of the last attempt. */
@@ -84,11 +89,17 @@ struct s3_op {
 	struct hoist_buf response;	/* error or XML body, up to 64 KiB */
 
 	/* Engine state. */
+	struct s3_client *client;	/* set when the op starts */
 	int state;
 	unsigned attempts;
 	int64_t wake_ms;
 	int slot;
 	uint64_t pos;
+	/* CRC-32C of body bytes [0, crc_len) of this attempt, with want_crc.
+	 * crc_len falls behind pos only when libcurl seeks into the middle of
+	 * an upload body, so the caller then sums the range from the file. */
+	uint32_t crc;
+	uint64_t crc_len;
 	char payload_hash[65];
 	struct curl_slist *headers;
 	char *url;
@@ -128,12 +139,16 @@ unsigned s3_backoff_ms(uint64_t *rng, unsigned attempt, unsigned base_ms,
 		       unsigned max_ms);
 
 /* Multipart uploads and ranged downloads (s3_transfer.c). */
+/* sha256 and crc32c, when not NULL, receive the checksums of the bytes
+ * sent or received: the SHA-256 from a helper thread's pass over the
+ * file, the CRC-32C summed on the bytes in flight and combined over the
+ * parts or ranges. */
 int s3_transfer_put_file(struct s3_client *c, const char *key,
 			 const char *path, uint64_t *size, char sha256[65],
-			 struct hoist_err *err);
+			 uint32_t *crc32c, struct hoist_err *err);
 int s3_transfer_get_file(struct s3_client *c, const char *key,
 			 const char *path, uint64_t *size, char sha256[65],
-			 struct hoist_err *err);
+			 uint32_t *crc32c, struct hoist_err *err);
 int s3_transfer_head(struct s3_client *c, const char *key, uint64_t *size,
 		     char etag[128], struct hoist_err *err);
 int s3_transfer_abort_stale(struct s3_client *c, const char *prefix,

@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "common/clock.h"
+#include "storage/crc32c.h"
 #include "storage/digest.h"
 #include "storage/s3_key.h"
 #include "storage/s3_sigv4.h"
@@ -115,6 +116,15 @@ static void describe(const struct s3_client *c, const struct s3_op *op,
 		 op->label ? ")" : "");
 }
 
+/* Reports n file body bytes moved by op, or taken back by a retry. */
+static void report(const struct s3_op *op, int64_t n)
+{
+	const struct s3_client *c = op->client;
+
+	if (c && c->progress && n != 0)
+		c->progress(c->progress_arg, n);
+}
+
 static size_t read_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct s3_op *op = arg;
@@ -151,7 +161,12 @@ static size_t read_body(char *ptr, size_t size, size_t nmemb, void *arg)
 							   op->pos));
 		return CURL_READFUNC_ABORT;
 	}
+	if (op->want_crc && op->crc_len == op->pos) {
+		op->crc = hoist_crc32c_update(op->crc, ptr, (size_t)n);
+		op->crc_len += (uint64_t)n;
+	}
 	op->pos += (uint64_t)n;
+	report(op, n);
 	return (size_t)n;
 }
 
@@ -161,7 +176,13 @@ static int seek_body(void *arg, curl_off_t offset, int origin)
 
 	if (origin != SEEK_SET || offset < 0)
 		return CURL_SEEKFUNC_CANTSEEK;
+	if (op->body == S3_BODY_FILE)
+		report(op, (int64_t)offset - (int64_t)op->pos);
 	op->pos = (uint64_t)offset;
+	if (offset == 0) {
+		op->crc = 0;
+		op->crc_len = 0;
+	}
 	return CURL_SEEKFUNC_OK;
 }
 
@@ -217,6 +238,11 @@ static size_t write_body(char *ptr, size_t size, size_t nmemb, void *arg)
 			}
 			done += (size_t)w;
 		}
+		if (op->want_crc && op->crc_len == op->pos) {
+			op->crc = hoist_crc32c_update(op->crc, ptr, n);
+			op->crc_len += n;
+		}
+		report(op, (int64_t)n);
 		break;
 	}
 	}
@@ -516,7 +542,13 @@ static int start_op(struct s3_client *c, struct s3_op *op,
 
 	curl_slist_free_all(op->headers);
 	op->headers = NULL;
+	op->client = c;
+	/* A retry moves the bytes of the failed attempt again. */
+	if (op->body == S3_BODY_FILE || op->sink == S3_SINK_FILE)
+		report(op, -(int64_t)op->pos);
 	op->pos = 0;
+	op->crc = 0;
+	op->crc_len = 0;
 	op->status = 0;
 	op->etag[0] = op->date[0] = '\0';
 	op->has_content_length = 0;

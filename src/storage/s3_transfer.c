@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "storage/crc32c.h"
 #include "storage/digest.h"
 #include "storage/s3_xml.h"
 
@@ -237,8 +238,23 @@ static int check_unchanged(int fd, const char *path, const struct stat *before,
 	return 0;
 }
 
+/* Stores in *crc the CRC-32C of the body op sent: the sum taken in flight,
+ * or, when libcurl rewound into the middle of the body, a new pass over
+ * the file range. */
+static int sent_crc(struct s3_client *c, const struct s3_op *op,
+		    const char *path, uint32_t *crc, struct hoist_err *err)
+{
+	(void)c;
+	if (op->crc_len == op->length) {
+		*crc = op->crc;
+		return 0;
+	}
+	return hoist_crc32c_fd(op->fd, op->offset, op->length, path, crc, err);
+}
+
 static int put_single(struct s3_client *c, const char *key, int fd,
-		      uint64_t size, struct hoist_err *err)
+		      const char *path, uint64_t size, uint32_t *crc32c,
+		      struct hoist_err *err)
 {
 	struct s3_op op;
 	int rc;
@@ -250,7 +266,10 @@ static int put_single(struct s3_client *c, const char *key, int fd,
 	op.fd = fd;
 	op.offset = 0;
 	op.length = size;
+	op.want_crc = crc32c != NULL;
 	rc = s3_run_one(c, &op, err);
+	if (rc == 0 && crc32c)
+		rc = sent_crc(c, &op, path, crc32c, err);
 	s3_op_release(&op);
 	return rc;
 }
@@ -426,7 +445,8 @@ static void append_note(struct hoist_err *err, const char *note)
 
 static int put_multipart(struct s3_client *c, const char *key, int fd,
 			 const char *path, const struct stat *before,
-			 uint64_t size, struct hoist_err *err)
+			 uint64_t size, uint32_t *crc32c,
+			 struct hoist_err *err)
 {
 	uint64_t part = s3_part_size(size, c->cfg.part_size);
 	size_t nparts = (size_t)((size + part - 1) / part);
@@ -474,6 +494,7 @@ static int put_multipart(struct s3_client *c, const char *key, int fd,
 		op->fd = fd;
 		op->offset = (uint64_t)i * part;
 		op->length = i + 1 < nparts ? part : size - op->offset;
+		op->want_crc = crc32c != NULL;
 	}
 	if (s3_run(c, ops, nparts, c->cfg.parallel, NULL, NULL, err))
 		goto out;
@@ -489,6 +510,19 @@ static int put_multipart(struct s3_client *c, const char *key, int fd,
 	/* A file that changed must not become an object. */
 	if (check_unchanged(fd, path, before, err))
 		goto out;
+	if (crc32c) {
+		uint32_t whole = 0;
+
+		for (size_t i = 0; i < nparts; i++) {
+			uint32_t crc;
+
+			if (sent_crc(c, &ops[i], path, &crc, err))
+				goto out;
+			whole = hoist_crc32c_combine(whole, crc,
+						     ops[i].length);
+		}
+		*crc32c = whole;
+	}
 	if (complete_upload(c, key, upload_id, ops, nparts, err))
 		goto out;
 	rc = 0;
@@ -513,7 +547,7 @@ out:
 
 int s3_transfer_put_file(struct s3_client *c, const char *key,
 			 const char *path, uint64_t *size, char sha256[65],
-			 struct hoist_err *err)
+			 uint32_t *crc32c, struct hoist_err *err)
 {
 	struct hasher hasher = { .started = 0 };
 	struct stat before;
@@ -541,9 +575,10 @@ int s3_transfer_put_file(struct s3_client *c, const char *key,
 	if (sha256 && hasher_start(&hasher, fd, len, len, 0, err))
 		goto out;
 	if (len <= c->cfg.threshold) {
-		if (put_single(c, key, fd, len, err))
+		if (put_single(c, key, fd, path, len, crc32c, err))
 			goto out;
-	} else if (put_multipart(c, key, fd, path, &before, len, err)) {
+	} else if (put_multipart(c, key, fd, path, &before, len, crc32c,
+				 err)) {
 		goto out;
 	}
 	if (sha256 && hasher_finish(&hasher, sha256, err))
@@ -620,6 +655,7 @@ struct download {
 	uint64_t chunk;
 	size_t nchunks;
 	unsigned char *done;
+	uint32_t *crcs;		/* of each chunk, when summing */
 	size_t contiguous;	/* chunks [0, contiguous) are all done */
 	int ranges_fd;
 	int tmp_fd;
@@ -659,6 +695,14 @@ static int chunk_done(struct s3_op *op, void *arg, struct hoist_err *err)
 	 * does not wait for the whole file. */
 	sync_file_range(d->tmp_fd, (off_t)op->out_offset,
 			(off_t)op->out_length, SYNC_FILE_RANGE_WRITE);
+	if (d->crcs) {
+		if (op->crc_len != op->out_length)
+			return hoist_err_set(err, HOIST_E_INTERNAL,
+					     "range %s of s3://%s/%s was not "
+					     "summed in one pass", op->range,
+					     d->c->cfg.bucket, d->key);
+		d->crcs[i] = op->crc;
+	}
 	d->done[i] = 1;
 	n = snprintf(line, sizeof(line), "%zu\n", i);
 	if (write(d->ranges_fd, line, (size_t)n) != n)
@@ -766,9 +810,26 @@ static int open_download(struct download *d, const char *tmp_path,
 	return 0;
 }
 
+/* Sums the chunks that a previous run left done, reading the temporary
+ * file, because the restore must check the bytes on disk. */
+static int sum_resumed(struct download *d, const char *tmp_path,
+		       struct hoist_err *err)
+{
+	for (size_t i = 0; i < d->nchunks; i++) {
+		uint64_t off = (uint64_t)i * d->chunk;
+		uint64_t len = d->size - off < d->chunk ? d->size - off :
+			       d->chunk;
+
+		if (d->done[i] && hoist_crc32c_fd(d->tmp_fd, off, len,
+						  tmp_path, &d->crcs[i], err))
+			return -1;
+	}
+	return 0;
+}
+
 int s3_transfer_get_file(struct s3_client *c, const char *key,
 			 const char *path, uint64_t *size, char sha256[65],
-			 struct hoist_err *err)
+			 uint32_t *crc32c, struct hoist_err *err)
 {
 	struct download d = { .c = c, .key = key, .ranges_fd = -1,
 			      .tmp_fd = -1 };
@@ -795,7 +856,9 @@ int s3_transfer_get_file(struct s3_client *c, const char *key,
 	d.done = calloc(d.nchunks ? d.nchunks : 1, 1);
 	ops = calloc(d.nchunks ? d.nchunks : 1, sizeof(*ops));
 	ranges = calloc(d.nchunks ? d.nchunks : 1, sizeof(*ranges));
-	if (!d.done || !ops || !ranges) {
+	if (crc32c)
+		d.crcs = calloc(d.nchunks ? d.nchunks : 1, sizeof(*d.crcs));
+	if (!d.done || !ops || !ranges || (crc32c && !d.crcs)) {
 		hoist_err_set(err, HOIST_E_NOMEM,
 			      "out of memory planning %zu ranges", d.nchunks);
 		goto out;
@@ -803,7 +866,11 @@ int s3_transfer_get_file(struct s3_client *c, const char *key,
 	if (open_download(&d, tmp_path, ranges_path, &tmp_fd, &resumed, err))
 		goto out;
 	c->stats.resumed_bytes += resumed;
+	if (c->progress && resumed > 0)
+		c->progress(c->progress_arg, (int64_t)resumed);
 	d.tmp_fd = tmp_fd;
+	if (crc32c && resumed > 0 && sum_resumed(&d, tmp_path, err))
+		goto out;
 	if (sha256) {
 		d.hasher = &hasher;
 		/* The temporary file is this function's own, so no other
@@ -833,6 +900,7 @@ int s3_transfer_get_file(struct s3_client *c, const char *key,
 		op->out_fd = tmp_fd;
 		op->out_offset = off;
 		op->out_length = len;
+		op->want_crc = crc32c != NULL;
 		op->user = (void *)(uintptr_t)i;
 	}
 	if (s3_run(c, ops, nops, c->cfg.parallel, chunk_done, &d, err))
@@ -856,6 +924,16 @@ int s3_transfer_get_file(struct s3_client *c, const char *key,
 		*size = d.size;
 	if (sha256)
 		memcpy(sha256, digest, 65);
+	if (crc32c) {
+		*crc32c = 0;
+		for (size_t i = 0; i < d.nchunks; i++) {
+			uint64_t off = (uint64_t)i * d.chunk;
+
+			*crc32c = hoist_crc32c_combine(*crc32c, d.crcs[i],
+						       d.size - off < d.chunk ?
+						       d.size - off : d.chunk);
+		}
+	}
 	rc = 0;
 out:
 	hasher_finish(&hasher, NULL, NULL);
@@ -871,6 +949,7 @@ out:
 		s3_op_release(&ops[i]);
 	free(ops);
 	free(ranges);
+	free(d.crcs);
 	free(d.done);
 	return rc;
 }

@@ -7,7 +7,9 @@
  * each request with credentials loaded by the tool, as hoistd would.
  * --stats prints the store's counters on stderr at the end.  With
  * --no-digest, put and get use the plain put_file and get_file and print
- * only the size, so the cost of the SHA-256 can be measured.
+ * nothing, so the cost of the SHA-256 can be measured.  With --crc32c they
+ * print the size and the CRC-32C instead of the SHA-256, as checkpoint
+ * uploads and restores use it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +24,7 @@
 #include "common/err.h"
 #include "storage/artifact.h"
 #include "storage/checkpoint.h"
+#include "storage/crc32c.h"
 #include "storage/s3.h"
 #include "storage/s3_key.h"
 #include "storage/s3_sigv4.h"
@@ -50,10 +53,12 @@ static int print_key(const char *key, uint64_t size, void *arg)
 	return 0;
 }
 
+enum { DIGEST_NONE, DIGEST_SHA256, DIGEST_CRC32C };
+
 static void usage(void)
 {
-	fputs("usage: s3_tool [--presigned] [--stats] [--no-digest] COMMAND "
-	      "...\n"
+	fputs("usage: s3_tool [--presigned] [--stats] [--no-digest|--crc32c] "
+	      "COMMAND ...\n"
 	      "  put URL KEY FILE        put-bytes URL KEY TEXT\n"
 	      "  get URL KEY FILE        get-bytes URL KEY\n"
 	      "  head URL KEY            rm URL KEY\n"
@@ -215,6 +220,22 @@ static int run(int argc, char **argv, int presigned, int stats,
 			rc = store->ops->put_file(store, argv[2], argv[3], err);
 		else
 			rc = store->ops->get_file(store, argv[2], argv[3], err);
+	} else if ((strcmp(cmd, "put") == 0 || strcmp(cmd, "get") == 0) &&
+		   argc == 4 && digest == DIGEST_CRC32C) {
+		char text[HOIST_CRC32C_HEX_LEN + 1];
+		uint32_t crc = 0;
+
+		if (cmd[0] == 'p')
+			rc = hoist_artifact_put_file_crc32c(store, argv[2],
+							    argv[3], &size,
+							    &crc, err);
+		else
+			rc = hoist_artifact_get_file_crc32c(store, argv[2],
+							    argv[3], &size,
+							    &crc, err);
+		hoist_crc32c_format(crc, text);
+		if (rc == 0)
+			printf("%" PRIu64 " %s\n", size, text);
 	} else if (strcmp(cmd, "put") == 0 && argc == 4) {
 		rc = hoist_artifact_put_file_sha256(store, argv[2], argv[3],
 						    &size, sha, err);
@@ -314,7 +335,7 @@ static int run(int argc, char **argv, int presigned, int stats,
 int main(int argc, char **argv)
 {
 	struct hoist_err err = HOIST_ERR_INIT;
-	int presigned = 0, stats = 0, digest = 1;
+	int presigned = 0, stats = 0, digest = DIGEST_SHA256;
 	int i = 1;
 
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
@@ -323,7 +344,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--stats") == 0) {
 			stats = 1;
 		} else if (strcmp(argv[i], "--no-digest") == 0) {
-			digest = 0;
+			digest = DIGEST_NONE;
+		} else if (strcmp(argv[i], "--crc32c") == 0) {
+			digest = DIGEST_CRC32C;
 		} else {
 			usage();
 			return 2;

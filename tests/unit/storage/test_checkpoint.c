@@ -20,6 +20,8 @@
 #include "common/util.h"
 #include "storage/artifact.h"
 #include "storage/checkpoint.h"
+#include "storage/crc32c.h"
+#include "storage/digest.h"
 #include "storage_test.h"
 
 #define JOB "j-3f9a2c1d"
@@ -127,6 +129,41 @@ static int restore(struct fixture *fx, const char *sha256,
 					fx->dst, &step, err);
 }
 
+/* Rewrites the uploaded manifest in format 1, which lists SHA-256s, as
+ * earlier builds wrote it, and stores its digest in sha256. */
+static void rewrite_as_format_1(struct fixture *fx, char sha256[65])
+{
+	struct hoist_err err = HOIST_ERR_INIT;
+	struct hoist_manifest manifest;
+	struct hoist_buf text;
+	char path[4400];
+
+	hoist_buf_init(&text, HOIST_MANIFEST_MAX_BYTES);
+	assert_int_equal(fx->store->ops->get_bytes(fx->store, MANIFEST_KEY,
+						   &text, &err), 0);
+	assert_int_equal(hoist_manifest_parse(text.data, text.len, &manifest,
+					      &err), 0);
+	manifest.format = 1;
+	for (size_t i = 0; i < manifest.nfiles; i++) {
+		uint64_t size = 0;
+
+		path_in(path, sizeof(path), fx->src, manifest.files[i].path);
+		assert_int_equal(hoist_digest_file(path, &size,
+						   manifest.files[i].sha256,
+						   &err), 0);
+	}
+	hoist_buf_reset(&text);
+	assert_int_equal(hoist_manifest_format(&manifest, &text, &err), 0);
+	assert_non_null(strstr(text.data, "\"format\": 1"));
+	assert_null(strstr(text.data, "crc32c"));
+	assert_int_equal(fx->store->ops->put_bytes(fx->store, MANIFEST_KEY,
+						   text.data, text.len, &err),
+			 0);
+	hoist_util_sha256_hex(text.data, text.len, sha256);
+	hoist_manifest_release(&manifest);
+	hoist_buf_release(&text);
+}
+
 /* Fails unless rel has the same bytes in the source and restored folder. */
 static void assert_same_file(struct fixture *fx, const char *rel)
 {
@@ -214,6 +251,15 @@ static void upload_then_restore(void **state)
 	assert_true(strstr(text.data, "\"model/weights.bin\"") <
 		    strstr(text.data, "\"step.txt\""));
 	assert_null(strstr(text.data, "unused"));
+	/* Each file entry has its CRC-32C; "step.txt" contains "250\n". */
+	assert_non_null(strstr(text.data, "\"format\": 2"));
+	{
+		char crc[HOIST_CRC32C_HEX_LEN + 1], entry[64];
+
+		hoist_crc32c_format(hoist_crc32c_update(0, "250\n", 4), crc);
+		snprintf(entry, sizeof(entry), "\"crc32c\": \"%s\"", crc);
+		assert_non_null(strstr(text.data, entry));
+	}
 	hoist_buf_release(&text);
 
 	/* The target is emptied first: a stale file must not survive. */
@@ -347,6 +393,31 @@ static void files_without_manifest_fail(void **state)
 				"was never completed");
 }
 
+static void format_1_manifest_restores_and_catches_corruption(void **state)
+{
+	struct fixture *fx = *state;
+	struct hoist_err err = HOIST_ERR_INIT;
+	char sha256[65], path[4400];
+	size_t len = 0;
+	char *data;
+
+	upload(fx);
+	rewrite_as_format_1(fx, sha256);
+	assert_int_equal(restore(fx, sha256, &err), 0);
+	assert_same_file(fx, "model/weights.bin");
+	assert_same_file(fx, "step.txt");
+
+	object_path(fx, "step.txt", path, sizeof(path));
+	data = storage_test_read(path, &len);
+	data[0] ^= 0x01;
+	storage_test_write(path, data, len);
+	free(data);
+	assert_int_equal(restore(fx, sha256, &err), -1);
+	storage_test_expect_err(&err, HOIST_E_INTEGRITY,
+				"'step.txt' is corrupt: the manifest expects "
+				"4 bytes with sha256 ");
+}
+
 static void flipped_byte_fails(void **state)
 {
 	struct fixture *fx = *state;
@@ -367,10 +438,10 @@ static void flipped_byte_fails(void **state)
 	storage_test_expect_err(&err, HOIST_E_INTEGRITY,
 				"checkpoint file 'model/weights.bin' is "
 				"corrupt");
-	snprintf(expected, sizeof(expected), "expects %u bytes with sha256 ",
+	snprintf(expected, sizeof(expected), "expects %u bytes with crc32c ",
 		 BIG_SIZE);
 	assert_non_null(strstr(err.msg, expected));
-	snprintf(expected, sizeof(expected), "holds %u bytes with sha256 ",
+	snprintf(expected, sizeof(expected), "holds %u bytes with crc32c ",
 		 BIG_SIZE);
 	assert_non_null(strstr(err.msg, expected));
 
@@ -598,6 +669,7 @@ int main(void)
 		CASE(upload_missing_folder),
 		CASE(files_without_manifest_fail),
 		CASE(flipped_byte_fails),
+		CASE(format_1_manifest_restores_and_catches_corruption),
 		CASE(truncated_object_fails),
 		CASE(missing_object_fails),
 		CASE(empty_object_altered_fails),

@@ -21,6 +21,15 @@
 #define HEADER "\"format\": 1, \"job_id\": \"j-3f9a2c1d\", \"attempt\": 2, " \
 	"\"step\": 250, \"created_at\": \"2026-12-04T19:48:34.123Z\""
 
+#define HEADER2 "\"format\": 2, \"job_id\": \"j-3f9a2c1d\", \"attempt\": 2, " \
+	"\"step\": 250, \"created_at\": \"2026-12-04T19:48:34.123Z\""
+
+static const char valid_manifest_v2[] =
+	"{" HEADER2 ", \"files\": ["
+	"{\"path\": \"weights.npz\", \"size\": 9, \"crc32c\": \"e3069283\"},"
+	"{\"path\": \"opt/state.bin\", \"size\": 0, \"crc32c\": \"00000000\"}"
+	"]}";
+
 static const char valid_manifest[] =
 	"{" HEADER ", \"files\": ["
 	"{\"path\": \"weights.npz\", \"size\": 123, \"sha256\": \"" SHA_A "\"},"
@@ -51,6 +60,31 @@ static void parse_valid_manifest(void **state)
 	assert_int_equal(manifest.nfiles, 0);
 }
 
+static void parse_and_format_crc32c_manifest(void **state)
+{
+	struct hoist_manifest manifest;
+	struct hoist_err err = HOIST_ERR_INIT;
+	struct hoist_buf text;
+
+	(void)state;
+	assert_int_equal(hoist_manifest_parse(valid_manifest_v2,
+					      strlen(valid_manifest_v2),
+					      &manifest, &err), 0);
+	assert_int_equal(manifest.format, 2);
+	assert_int_equal(manifest.nfiles, 2);
+	assert_int_equal(manifest.files[0].crc32c, 0xe3069283u);
+	assert_int_equal(manifest.files[1].crc32c, 0);
+	assert_string_equal(manifest.files[0].sha256, "");
+	hoist_buf_init(&text, 1 << 16);
+	assert_int_equal(hoist_manifest_format(&manifest, &text, &err), 0);
+	assert_non_null(strstr(text.data, "\"format\": 2"));
+	assert_non_null(strstr(text.data, "\"crc32c\": \"e3069283\""));
+	assert_non_null(strstr(text.data, "\"crc32c\": \"00000000\""));
+	assert_null(strstr(text.data, "sha256"));
+	hoist_buf_release(&text);
+	hoist_manifest_release(&manifest);
+}
+
 static void parse_empty_file_list(void **state)
 {
 	static const char text[] = "{" HEADER ", \"files\": []}";
@@ -67,6 +101,8 @@ static void parse_empty_file_list(void **state)
 #define FILE_ENTRY(path, size, sha) \
 	"{\"path\": \"" path "\", \"size\": " size ", \"sha256\": \"" sha "\"}"
 #define WITH_FILES(entries) "{" HEADER ", \"files\": [" entries "]}"
+#define CRC_ENTRY(path, size, crc) \
+	"{\"path\": \"" path "\", \"size\": " size ", \"crc32c\": \"" crc "\"}"
 
 static void parse_rejects_invalid(void **state)
 {
@@ -82,9 +118,9 @@ static void parse_rejects_invalid(void **state)
 		{ "{\"format\": 1, \"job_id\": \"j\", \"attempt\": 1, "
 		  "\"step\": 1, \"files\": []}",
 		  "missing the field 'created_at'" },
-		{ "{\"format\": 2, \"job_id\": \"j\", \"attempt\": 1, "
+		{ "{\"format\": 3, \"job_id\": \"j\", \"attempt\": 1, "
 		  "\"step\": 1, \"created_at\": \"2026-12-04T19:48:34Z\", "
-		  "\"files\": []}", "format 2 is not supported" },
+		  "\"files\": []}", "format 3 is not supported" },
 		{ "{\"format\": \"1\", \"job_id\": \"j\", \"attempt\": 1, "
 		  "\"step\": 1, \"created_at\": \"2026-12-04T19:48:34Z\", "
 		  "\"files\": []}", "format must be an integer" },
@@ -148,6 +184,17 @@ static void parse_rejects_invalid(void **state)
 		  "files[0] has the unknown field 'mode'" },
 		{ "{" HEADER ", \"step\": 3, \"files\": []}",
 		  "not valid JSON" },	/* duplicate key */
+		/* Format 2 records CRC-32C and nothing else. */
+		{ "{" HEADER2 ", \"files\": [" FILE_ENTRY("a", "1", SHA_A)
+		  "]}", "files[0] has the unknown field 'sha256'" },
+		{ "{" HEADER2 ", \"files\": [" CRC_ENTRY("a", "1", "E3069283")
+		  "]}", "files[0].crc32c 'E3069283' is not 8 lowercase hex" },
+		{ "{" HEADER2 ", \"files\": [" CRC_ENTRY("a", "1", "e306928")
+		  "]}", "files[0].crc32c 'e306928' is not 8 lowercase hex" },
+		{ "{" HEADER2 ", \"files\": [" CRC_ENTRY("a", "1", "e30692831")
+		  "]}", "files[0].crc32c must have 1 to 8 bytes" },
+		{ "{" HEADER2 ", \"files\": [{\"path\": \"a\", \"size\": 1, "
+		  "\"crc32c\": 7}]}", "files[0].crc32c must be a string" },
 	};
 
 	(void)state;
@@ -233,6 +280,8 @@ static void format_round_trips(void **state)
 		assert_int_equal(again.files[i].size, parsed.files[i].size);
 		assert_string_equal(again.files[i].sha256,
 				    parsed.files[i].sha256);
+		assert_int_equal(again.files[i].crc32c,
+				 parsed.files[i].crc32c);
 	}
 	hoist_manifest_release(&again);
 	hoist_manifest_release(&parsed);
@@ -275,6 +324,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_valid_manifest),
+		cmocka_unit_test(parse_and_format_crc32c_manifest),
 		cmocka_unit_test(parse_empty_file_list),
 		cmocka_unit_test(parse_rejects_invalid),
 		cmocka_unit_test(parse_rejects_too_many_files),
