@@ -766,6 +766,7 @@ int s3_run(struct s3_client *c, struct s3_op *ops, size_t n,
 		int64_t now = hoist_clock_mono_ms();
 		int64_t wait_ms = 1000;
 		int still_running = 0;
+		int finished = 0;
 		CURLMsg *msg;
 		int left;
 
@@ -807,6 +808,7 @@ int s3_run(struct s3_client *c, struct s3_op *ops, size_t n,
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
+			finished++;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
 					  (char **)&op);
 			curl_easy_getinfo(msg->easy_handle,
@@ -834,6 +836,11 @@ int s3_run(struct s3_client *c, struct s3_op *ops, size_t n,
 		}
 		if (failed || local.code)
 			break;
+		/* A finished op frees a slot and may have been the last one.
+		 * Start the next op or return now, because no transfer would
+		 * wake the poll. */
+		if (finished > 0)
+			continue;
 		if (curl_multi_poll(c->multi, NULL, 0, (int)wait_ms, NULL) !=
 		    CURLM_OK) {
 			hoist_err_set(&local, HOIST_E_INTERNAL,
