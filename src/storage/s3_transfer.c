@@ -327,6 +327,24 @@ static int abort_upload(struct s3_client *c, const char *key,
 	return rc;
 }
 
+/* Deletes the object just stored at key, after its source file changed
+ * during the upload. */
+static int delete_stored(struct s3_client *c, const char *key,
+			 struct hoist_err *err)
+{
+	struct s3_op op;
+	int rc;
+
+	s3_op_init(&op);
+	op.method = "DELETE";
+	op.key = key;
+	op.label = "removing the changed upload";
+	op.ok_404 = 1;
+	rc = s3_run_one(c, &op, err);
+	s3_op_release(&op);
+	return rc;
+}
+
 static int append_xml_text(struct hoist_buf *out, const char *text,
 			   struct hoist_err *err)
 {
@@ -583,8 +601,17 @@ int s3_transfer_put_file(struct s3_client *c, const char *key,
 	}
 	if (sha256 && hasher_finish(&hasher, sha256, err))
 		goto out;
-	if (check_unchanged(fd, path, &before, err))
+	/* The file may change after the last part was read.  The object
+	 * then exists, and the failure must not leave it behind. */
+	if (check_unchanged(fd, path, &before, err)) {
+		struct hoist_err delete_err = HOIST_ERR_INIT;
+
+		if (delete_stored(c, key, &delete_err))
+			append_note(err, "; deleting the stored object failed "
+				    "too, so it stays until the next upload "
+				    "of that key");
 		goto out;
+	}
 	if (size)
 		*size = len;
 	rc = 0;

@@ -346,7 +346,8 @@ class S3Test(unittest.TestCase):
         url = servers.url('changing', **SMALL)
         src = self.path('src')
         harness.write_random(src, 4 * 5 * MIB, 51)
-        servers.set_faults(delay=1.0, delay_ms=300, only_methods=['PUT'])
+        # Each part takes 1.5 s, so the append lands during the upload.
+        servers.set_faults(delay=1.0, delay_ms=1500, only_methods=['PUT'])
         proc = subprocess.Popen(
             [harness.TOOL, 'put', url, 'c.bin', src],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
