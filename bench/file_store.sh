@@ -87,6 +87,11 @@ while [ "$i" -lt "$runs" ]; do
 	measure get "$bench" get "$url" "$key" "$out"
 
 	settle_before "$store"
+	measure put-crc32c "$bench" put-crc32c "$url" "$key" "$src"
+	settle_before "$outdir"
+	measure get-crc32c "$bench" get-crc32c "$url" "$key" "$out"
+
+	settle_before "$store"
 	measure put-sha256 "$bench" put-sha256 "$url" "$key" "$src"
 	settle_before "$outdir"
 	measure get-sha256 "$bench" get-sha256 "$url" "$key" "$out"
@@ -101,7 +106,7 @@ echo "| command | best MiB/s | median MiB/s | median vs dd |"
 echo "|---|---|---|---|"
 dd_median=$(awk '$1 == "dd" { print $2 }' "$results" | sort -n |
 	awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-for name in dd put get put-sha256 get-sha256; do
+for name in dd put get put-crc32c get-crc32c put-sha256 get-sha256; do
 	awk -v n="$name" '$1 == n { print $2 }' "$results" | sort -n |
 		awk -v n="$name" -v dd="$dd_median" '
 		{ v[NR] = $1 }

@@ -1,11 +1,12 @@
 /*
  * file_store_bench - times one put or get of a file on an artifact store.
  *
- *   file_store_bench put|put-sha256|get|get-sha256 STORE_URL KEY FILE
+ *   file_store_bench put|put-crc32c|put-sha256|get|get-crc32c|get-sha256
+ *                    STORE_URL KEY FILE
  *
- * put stores FILE as KEY, get writes KEY to FILE.  The -sha256 variants
- * also hash the bytes in the same pass, as checkpoint upload and restore
- * do.  Prints one line: operation, bytes, seconds and MiB/s.  The time
+ * put stores FILE as KEY, get writes KEY to FILE.  The -crc32c variants
+ * also sum the bytes in the same pass, as checkpoint upload and restore
+ * do, and the -sha256 variants hash them, as input staging does.  Prints one line: operation, bytes, seconds and MiB/s.  The time
  * includes the fsync of the file and of its folder.  bench/file_store.sh
  * runs it against dd.
  */
@@ -28,8 +29,8 @@ static double now_seconds(void)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: file_store_bench put|put-sha256|get|get-sha256 "
-		"STORE_URL KEY FILE\n");
+	fprintf(stderr, "usage: file_store_bench put|put-crc32c|put-sha256|"
+		"get|get-crc32c|get-sha256 STORE_URL KEY FILE\n");
 	return 2;
 }
 
@@ -39,11 +40,18 @@ static int run(const char *op, struct hoist_artifact_store *store,
 	const struct hoist_artifact_ops *ops = store->ops;
 	char sha256[65];
 	uint64_t size = 0;
+	uint32_t crc = 0;
 
 	if (!strcmp(op, "put"))
 		return ops->put_file(store, key, path, err);
 	if (!strcmp(op, "get"))
 		return ops->get_file(store, key, path, err);
+	if (!strcmp(op, "put-crc32c"))
+		return hoist_artifact_put_file_crc32c(store, key, path, &size,
+						      &crc, err);
+	if (!strcmp(op, "get-crc32c"))
+		return hoist_artifact_get_file_crc32c(store, key, path, &size,
+						      &crc, err);
 	if (!strcmp(op, "put-sha256"))
 		return hoist_artifact_put_file_sha256(store, key, path, &size,
 						      sha256, err);
@@ -65,6 +73,7 @@ int main(int argc, char **argv)
 		return usage();
 	op = argv[1];
 	if (strcmp(op, "put") && strcmp(op, "get") &&
+	    strcmp(op, "put-crc32c") && strcmp(op, "get-crc32c") &&
 	    strcmp(op, "put-sha256") && strcmp(op, "get-sha256"))
 		return usage();
 	if (hoist_artifact_open(argv[2], &store, &err))
