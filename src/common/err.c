@@ -25,7 +25,7 @@ int hoist_err_set(struct hoist_err *err, int code, const char *fmt, ...)
 
 void hoist_err_prefix(struct hoist_err *err, const char *fmt, ...)
 {
-	char prefix[256];
+	char prefix[HOIST_ERR_MSG_MAX / 2];
 	char old[HOIST_ERR_MSG_MAX];
 	va_list ap;
 

@@ -81,7 +81,8 @@ typedef void (*hoist_artifact_progress_cb)(void *arg, int64_t bytes);
 
 struct hoist_artifact_store {
 	const struct hoist_artifact_ops *ops;
-	char url[1024];		/* the URL it was opened with */
+	char url[1024];		/* the URL it was opened with, without the
+				 * ?options of an s3:// URL, for messages */
 	/* Optional callback set by the caller.  The store calls it on the
 	 * caller's thread while put_file, get_file and their checksum forms
 	 * move bytes. */

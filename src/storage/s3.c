@@ -827,7 +827,10 @@ static int open_store(const char *url, hoist_s3_presign_fn presign,
 		return hoist_err_set(err, HOIST_E_NOMEM,
 				     "out of memory opening '%s'", url);
 	s->base.ops = &s3_ops;
-	snprintf(s->base.url, sizeof(s->base.url), "%s", url);
+	/* Messages name the bucket and prefix only: the options would make
+	 * each of them long, and error prefixes cut long text short. */
+	snprintf(s->base.url, sizeof(s->base.url), "%.*s",
+		 (int)strcspn(url, "?"), url);
 	if (hoist_s3_config_parse(url, &s->client.cfg, err))
 		goto fail;
 	if (presign) {
