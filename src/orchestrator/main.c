@@ -483,6 +483,36 @@ static int open_provider(struct hoist_daemon *daemon,
 	return rc;
 }
 
+static int stop_at_first_key(const char *key, uint64_t size, void *arg)
+{
+	(void)key;
+	(void)size;
+	(void)arg;
+	return 1;
+}
+
+/*
+ * Lists one key of the artifact store, so that a wrong bucket, endpoint or
+ * credential stops hoistd at start instead of failing each checkpoint of
+ * each job later.  from_option is 1 when --storage named the store.
+ */
+static int check_store(struct hoist_daemon *daemon, int from_option,
+		       struct hoist_err *err)
+{
+	struct hoist_artifact_store *store = daemon->artifacts;
+	struct hoist_err cause = HOIST_ERR_INIT;
+
+	hoist_log_info("checking the artifact store %s", store->url);
+	if (store->ops->list(store, "jobs/", stop_at_first_key, NULL,
+			     &cause) == 0)
+		return 0;
+	return hoist_err_set(err, cause.code, "cannot use the artifact store "
+			     "%s%s: %s.  Check the bucket, the endpoint and "
+			     "the credentials in hoistd's environment",
+			     store->url, from_option ? " (--storage)" : "",
+			     cause.msg);
+}
+
 static int setup(struct hoist_daemon *daemon, struct options *opts,
 		 int *lock_fd, struct hoist_err *err)
 {
@@ -531,6 +561,7 @@ static int setup(struct hoist_daemon *daemon, struct options *opts,
 		snprintf(daemon->storage_url, sizeof(daemon->storage_url),
 			 "file://%s/artifacts", daemon->home);
 	if (hoist_artifact_open(daemon->storage_url, &daemon->artifacts, err) ||
+	    check_store(daemon, opts->storage != NULL, err) ||
 	    hoist_presign_init(daemon, err) ||
 	    hoist_spool_start(daemon, err))
 		return -1;

@@ -60,6 +60,21 @@ class S3SystemTest(unittest.TestCase):
                      if not k.startswith("AWS_")}
         return hoist
 
+    def test_missing_bucket_stops_start(self):
+        url = self.servers.url("t").replace("s3://%s/" % s3h.BUCKET,
+                                            "s3://no-such-bucket/")
+        hoist = Hoist(self, ["--storage", url])
+        hoist.env = s3h.tool_env({k: v for k, v in hoist.env.items()
+                                  if not k.startswith("AWS_")})
+        self.addCleanup(hoist.cleanup)
+        with self.assertRaises(AssertionError) as raised:
+            hoist.start()
+        message = str(raised.exception)
+        self.assertIn("hoistd exited with 1", message)
+        self.assertIn("cannot use the artifact store s3://no-such-bucket/t "
+                      "(--storage)", message)
+        self.assertIn("NoSuchBucket", message)
+
     def scan_argv(self, hoist):
         """Records each process of hoistd, its instances, agents and
         transfer children whose argv contains a test secret.  Other processes
