@@ -696,6 +696,27 @@ static void handle_agent_claim(struct api_call *call)
 }
 
 
+/* Records the checkpoint_error of a heartbeat or exit report, which is a
+ * string while uploads fail and null once one commits.  Logs each change. */
+static void note_checkpoint_error(struct hoist_live_job *live,
+				  const json_t *value)
+{
+	const char *text = json_string_value(value);
+
+	if (text && *text) {
+		if (strcmp(text, live->checkpoint_error) != 0)
+			hoist_log_warn("job=%s attempt=%d checkpoint upload "
+				       "failing: %s", live->job.id,
+				       live->attempt.number, text);
+		snprintf(live->checkpoint_error,
+			 sizeof(live->checkpoint_error), "%s", text);
+	} else if (json_is_null(value) && live->checkpoint_error[0]) {
+		hoist_log_info("job=%s attempt=%d checkpoint uploads work "
+			       "again", live->job.id, live->attempt.number);
+		live->checkpoint_error[0] = '\0';
+	}
+}
+
 static void handle_agent_heartbeat(struct api_call *call)
 {
 	json_t *body = call->body;
@@ -708,6 +729,11 @@ static void handle_agent_heartbeat(struct api_call *call)
 		call->live, state,
 		json_is_integer(step) ? json_integer_value(step) : -1,
 		json_is_object(metrics) ? metrics : NULL);
+
+	if (body)
+		note_checkpoint_error(call->live,
+				      json_object_get(body,
+						      "checkpoint_error"));
 
 	if (json_is_object(metrics) && json_object_size(metrics) > 0)
 		hoist_spool_add_metrics(call->daemon->spool,
@@ -1032,6 +1058,10 @@ static void handle_agent_exit(struct api_call *call)
 	report.error = body ? json_string_value(json_object_get(body,
 								"error")) :
 			      NULL;
+	if (body)
+		note_checkpoint_error(call->live,
+				      json_object_get(body,
+						      "checkpoint_error"));
 	if (hoist_attempts_report_exit(call->daemon, call->live, &report,
 				       &err)) {
 		reply_err(call->req, &err);

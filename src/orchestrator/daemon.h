@@ -53,6 +53,9 @@ struct hoist_live_job {
 	/* Why the last attempt could not start, for the user.
 	 * NOTE: kept in memory only; a restarted hoistd shows none. */
 	char message[HOIST_ERR_MSG_MAX + 64];
+	/* Error of the agent's last failed checkpoint upload, "" once one
+	 * commits.  NOTE: kept in memory only, like message. */
+	char checkpoint_error[HOIST_ERR_MSG_MAX];
 	struct hoist_live_job *next;
 	struct hoist_live_job *token_next;	/* chain of a token bucket */
 	int token_indexed;

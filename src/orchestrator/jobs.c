@@ -736,6 +736,9 @@ static json_t *render_record(struct hoist_daemon *daemon,
 				    json_string(live->stop_reason));
 	if (live && live->message[0])
 		json_object_set_new(obj, "message", json_string(live->message));
+	if (live && live->checkpoint_error[0])
+		json_object_set_new(obj, "checkpoint_error",
+				    json_string(live->checkpoint_error));
 	if (!with_detail)
 		return obj;
 

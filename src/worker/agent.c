@@ -383,6 +383,9 @@ static int report_exit(struct hoist_agent *agent, int exit_code, int signal,
 			 "last_step", last_step_json(agent));
 	if (body && error)
 		json_object_set_new(body, "error", json_string(error));
+	if (body && agent->upload_error[0])
+		json_object_set_new(body, "checkpoint_error",
+				    json_string(agent->upload_error));
 	if (!body) {
 		agent_log(HOIST_LOG_ERROR, agent, "cannot build the exit "
 			  "report: out of memory");

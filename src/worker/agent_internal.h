@@ -84,6 +84,9 @@ struct hoist_agent {
 	struct hoist_transfer_result pending_commit;
 	int64_t failed_step;		/* last step whose upload failed */
 	unsigned upload_failures;
+	/* Error of the last failed upload, "" once a checkpoint commits.
+	 * Heartbeats and the exit report carry it to hoistd. */
+	char upload_error[512];
 	int64_t upload_retry_at_ms;
 
 	struct hoist_outbuf out;

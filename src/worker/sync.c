@@ -76,11 +76,14 @@ void hoist_sync_heartbeat(struct hoist_agent *agent)
 	long status;
 
 	hoist_sync_read_metrics(agent);
-	body = json_pack("{s:s, s:o, s:O}", "state", hoist_agent_state(agent),
-			 "step", agent->metrics.has_step ?
+	body = json_pack("{s:s, s:o, s:O, s:o}", "state",
+			 hoist_agent_state(agent), "step",
+			 agent->metrics.has_step ?
 			 json_integer(agent->metrics.step) : json_null(),
 			 "metrics", agent->metrics.last ?
-			 agent->metrics.last : json_null());
+			 agent->metrics.last : json_null(),
+			 "checkpoint_error", agent->upload_error[0] ?
+			 json_string(agent->upload_error) : json_null());
 	if (!body) {
 		agent_log(HOIST_LOG_ERROR, agent, "cannot build the heartbeat: "
 			  "out of memory");
@@ -168,6 +171,7 @@ static int commit_pending(struct hoist_agent *agent)
 	}
 	committed = json_is_true(json_object_get(resp, "committed"));
 	json_decref(resp);
+	agent->upload_error[0] = '\0';
 	if (committed)
 		agent_log(HOIST_LOG_INFO, agent, "checkpoint step %lld "
 			  "committed (%llu files, %llu bytes, %s)",
@@ -197,6 +201,8 @@ static void note_upload_failure(struct hoist_agent *agent, int64_t step,
 	agent->failed_step = step;
 	agent->upload_failures++;
 	agent->upload_retry_at_ms = hoist_clock_mono_ms() + delay;
+	snprintf(agent->upload_error, sizeof(agent->upload_error),
+		 "upload of step %lld failed: %s", (long long)step, error);
 	agent_log(HOIST_LOG_ERROR, agent, "upload of checkpoint step %lld "
 		  "failed, retrying in %lld ms: %s", (long long)step,
 		  (long long)delay, error);
