@@ -23,6 +23,7 @@
 #include "cli/client.h"
 #include "cli/format.h"
 #include "cli/storage_client.h"
+#include "cli/view.h"
 #include "common/clock.h"
 #include "storage/artifact.h"
 #include "storage/checkpoint.h"
@@ -166,8 +167,7 @@ static int cmd_ls(int argc, char **argv)
 	struct hoist_cli_client client = { 0 };
 	struct hoist_err err = HOIST_ERR_INIT;
 	struct hoist_cli_args args;
-	json_t *job = NULL, *ckpts, *ckpt;
-	size_t i;
+	json_t *job = NULL, *ckpts;
 	int rc;
 
 	rc = hoist_cli_parse_command(&spec, argc, argv, &args);
@@ -185,22 +185,7 @@ static int cmd_ls(int argc, char **argv)
 		       args.positional[0]);
 		goto out;
 	}
-	printf("%-10s %-8s %-6s %-14s %-20s %s\n", "STEP", "ATTEMPT",
-	       "FILES", "BYTES", "COMMITTED", "MANIFEST");
-	json_array_foreach(ckpts, i, ckpt) {
-		int64_t step = 0, attempt = 0, files = 0, bytes = 0;
-		const char *committed = hoist_cli_json_str(ckpt,
-							   "committed_at");
-
-		hoist_cli_json_int(ckpt, "step", &step);
-		hoist_cli_json_int(ckpt, "attempt", &attempt);
-		hoist_cli_json_int(ckpt, "files", &files);
-		hoist_cli_json_int(ckpt, "bytes", &bytes);
-		printf("%-10lld %-8lld %-6lld %-14lld %-20s %s\n",
-		       (long long)step, (long long)attempt, (long long)files,
-		       (long long)bytes, committed ? committed : "-",
-		       hoist_cli_json_str(ckpt, "manifest_key"));
-	}
+	hoist_cli_view_checkpoint_list(stdout, ckpts, &err);
 out:
 	return finish(&client, &err, job);
 }

@@ -409,6 +409,45 @@ out:
 	return rc;
 }
 
+int hoist_cli_view_checkpoint_list(FILE *out, const json_t *checkpoints,
+				   struct hoist_err *err)
+{
+	static const char *const headers[] = {
+		">STEP", ">ATTEMPT", ">FILES", ">BYTES", "COMMITTED",
+		"MANIFEST",
+	};
+	struct hoist_cli_table table;
+	const json_t *checkpoint;
+	size_t i;
+	int rc = -1;
+
+	hoist_cli_table_init(&table, 6, headers);
+	json_array_foreach(checkpoints, i, checkpoint) {
+		char step[32];
+		char attempt[32];
+		char files[32];
+		char bytes[32];
+		const char *cells[6];
+
+		int_text(checkpoint, "step", step, sizeof(step));
+		int_text(checkpoint, "attempt", attempt, sizeof(attempt));
+		int_text(checkpoint, "files", files, sizeof(files));
+		int_text(checkpoint, "bytes", bytes, sizeof(bytes));
+		cells[0] = step;
+		cells[1] = attempt;
+		cells[2] = files;
+		cells[3] = bytes;
+		cells[4] = str_or_dash(checkpoint, "committed_at");
+		cells[5] = str_or_dash(checkpoint, "manifest_key");
+		if (hoist_cli_table_add(&table, cells, NULL, err))
+			goto out;
+	}
+	rc = hoist_cli_table_print(&table, "", out, err);
+out:
+	hoist_cli_table_release(&table);
+	return rc;
+}
+
 int64_t hoist_cli_view_attempt_count(const json_t *job)
 {
 	const json_t *attempts = json_object_get(job, "attempts");

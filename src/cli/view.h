@@ -33,6 +33,11 @@ int hoist_cli_view_attempts(FILE *out, const json_t *attempts,
 int hoist_cli_view_checkpoints(FILE *out, const json_t *checkpoints,
 			       const char *indent, struct hoist_err *err);
 
+/* The table of "hoist ckpt ls": the checkpoints array of a job record
+ * with STEP, ATTEMPT, FILES, BYTES, COMMITTED and MANIFEST. */
+int hoist_cli_view_checkpoint_list(FILE *out, const json_t *checkpoints,
+				   struct hoist_err *err);
+
 /* The table of "hoist jobs": ID, NAME, STATE, ATTEMPTS, STEP, COST, AGE. */
 int hoist_cli_view_jobs(FILE *out, const json_t *jobs, int64_t now_ms,
 			struct hoist_err *err);

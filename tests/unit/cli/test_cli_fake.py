@@ -534,6 +534,43 @@ class LogsTest(CliTestCase):
         self.assertIn("has no attempt yet", result.stderr)
 
 
+class CkptTest(CliTestCase):
+    """The checks of "hoist ckpt" that run before any transfer; the
+    transfers themselves are tested in tests/e2e/test_s3_ckpt.py."""
+
+    def add_checkpoints(self, job_id, rows):
+        with self.fake.lock:
+            job = self.fake.jobs[job_id]
+            for step, attempt, files, size in rows:
+                job["checkpoints"].append({
+                    "step": step, "attempt": attempt, "files": files,
+                    "bytes": size,
+                    "committed_at": "2026-12-04T20:11:12.345Z",
+                    "manifest_key": "jobs/%s/checkpoints/a%d-s%d/"
+                                    "manifest.json" % (job_id, attempt,
+                                                       step),
+                })
+
+    def test_ls_table_alignment(self):
+        job_id = self.fake.add_job("listed", state="running")
+        self.add_checkpoints(job_id, [(50, 1, 1, 7), (1200, 12, 3,
+                                                      3145745)])
+        result = self.hoist("ckpt", "ls", job_id)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertEqual(len(lines), 3, result.stdout)
+        self.assertEqual(lines[0], "STEP  ATTEMPT  FILES    BYTES  "
+                                   "COMMITTED                 MANIFEST")
+        self.assertEqual(lines[1], "  50        1      1        7  "
+                                   "2026-12-04T20:11:12.345Z  jobs/%s/"
+                                   "checkpoints/a1-s50/manifest.json"
+                         % job_id)
+        self.assertEqual(lines[2], "1200       12      3  3145745  "
+                                   "2026-12-04T20:11:12.345Z  jobs/%s/"
+                                   "checkpoints/a12-s1200/manifest.json"
+                         % job_id)
+
+
 class AutostartTest(unittest.TestCase):
     """hoist starts hoistd when HOIST_URL is unset and nothing responds."""
 
