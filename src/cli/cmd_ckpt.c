@@ -12,6 +12,7 @@
  */
 #include "cli/cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -35,6 +36,10 @@
  */
 #define PROGRESS_TTY_PERIOD_MS 200
 #define PROGRESS_LINE_PERIOD_MS 2000
+/* The ETA shows "?" until this much time has passed or 1% of the bytes
+ * have moved, because the rate of the first milliseconds is mostly
+ * latency. */
+#define PROGRESS_ETA_MIN_MS 1000
 
 struct progress {
 	const char *verb;		/* "pulled" or "pushed" */
@@ -76,7 +81,8 @@ static void progress_show(struct progress *p, int force)
 		rate = (double)p->done * 1000.0 / (double)elapsed;
 	if (p->done >= p->total)
 		snprintf(eta, sizeof(eta), "0s");
-	else if (rate > 0.0)
+	else if (rate > 0.0 && (elapsed >= PROGRESS_ETA_MIN_MS ||
+				p->done >= p->total / 100))
 		snprintf(eta, sizeof(eta), "%.0fs",
 			 (double)(p->total - p->done) / rate);
 	printf("%s%s %.1f / %.1f MiB (%3.0f%%), %.1f MiB/s, ETA %s%s",
@@ -121,6 +127,12 @@ static void progress_detach(struct hoist_artifact_store *store)
 {
 	store->progress = NULL;
 	store->progress_arg = NULL;
+}
+
+/* Returns the "s" that follows a noun for count items. */
+static const char *plural(int64_t count)
+{
+	return count == 1 ? "" : "s";
 }
 
 static int get_job(struct hoist_cli_client *client, const char *id,
@@ -228,23 +240,107 @@ static json_t *pick_checkpoint(json_t *ckpts, const char *job_id,
 	return best;
 }
 
+/*
+ * Checks the DIR of a pull before anything is fetched.  A missing DIR is
+ * created by the restore and an empty one is used as it is.  A non-empty
+ * one is accepted only with --force, because the restore empties it.
+ */
+static int check_pull_dir(const char *dir, int force, struct hoist_err *err)
+{
+	struct dirent *entry;
+	struct stat st;
+	DIR *folder;
+	int used = 0;
+
+	if (stat(dir, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return hoist_err_set(err, HOIST_E_IO, "cannot use DIR '%s': %s",
+				     dir, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return hoist_err_set(err, HOIST_E_INVALID, "DIR '%s' is not a "
+				     "directory; pick an empty or new folder "
+				     "to pull the checkpoint into", dir);
+	if (force)
+		return 0;
+	folder = opendir(dir);
+	if (!folder)
+		return hoist_err_set(err, HOIST_E_IO, "cannot read DIR '%s': %s",
+				     dir, strerror(errno));
+	while ((entry = readdir(folder)) != NULL) {
+		if (strcmp(entry->d_name, ".") != 0 &&
+		    strcmp(entry->d_name, "..") != 0) {
+			used = 1;
+			break;
+		}
+	}
+	closedir(folder);
+	if (used)
+		return hoist_err_set(err, HOIST_E_CONFLICT, "DIR '%s' is not "
+				     "empty, and a pull deletes what it "
+				     "contains; pass --force to empty it, or "
+				     "pick an empty or new folder", dir);
+	return 0;
+}
+
+/*
+ * Parses the command line of "ckpt pull" like hoist_cli_parse_command(),
+ * but prints the usage and help of shown_spec ("JOB [STEP] DIR"), because
+ * the shared parser can mark only trailing positionals as optional.
+ * parse_spec names the second positional DIR, so a missing one is
+ * reported as DIR.
+ */
+static int parse_pull_command(const struct hoist_cli_spec *parse_spec,
+			      const struct hoist_cli_spec *shown_spec,
+			      int argc, char **argv,
+			      struct hoist_cli_args *args)
+{
+	struct hoist_err err = HOIST_ERR_INIT;
+
+	if (hoist_cli_parse(parse_spec, argc, argv, args, &err)) {
+		hoist_cli_print_error(&err);
+		hoist_cli_print_usage(stderr, shown_spec);
+		fprintf(stderr, "Run 'hoist %s --help' for the options.\n",
+			shown_spec->name);
+		return -1;
+	}
+	if (args->help) {
+		hoist_cli_print_help(stdout, shown_spec);
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_pull(int argc, char **argv)
 {
-	int json = 0;
+	int json = 0, force = 0;
 	const struct hoist_cli_opt options[] = {
+		{ "force", 0, NULL, "empty DIR first when it is not empty",
+		  &force, NULL },
 		{ "json", 0, NULL, "print the result as JSON", &json, NULL },
 		{ 0 },
 	};
 	const struct hoist_cli_spec spec = {
 		.name = "ckpt pull",
 		.summary = "Download a committed checkpoint of a job into DIR "
-			   "and verify every file's size and SHA-256.",
-		.arg_names = { "JOB", "STEP", "DIR" },
+			   "and verify the manifest's SHA-256 and every "
+			   "file's size and CRC-32C.",
+		.arg_names = { "JOB", "[STEP] DIR" },
+		.min_args = 2,
+		.max_args = 2,
+		.opts = options,
+		.details = "STEP defaults to the newest checkpoint.  DIR is "
+			   "created if missing.  A DIR that exists must be "
+			   "empty, unless --force is given, which deletes "
+			   "its contents first.\n",
+	};
+	const struct hoist_cli_spec parse_spec = {
+		.name = spec.name,
+		.arg_names = { "JOB", "DIR", "DIR" },
 		.min_args = 2,
 		.max_args = 3,
 		.opts = options,
-		.details = "STEP defaults to the newest checkpoint.  DIR is "
-			   "created if missing and emptied first.",
 	};
 	struct hoist_cli_client client = { 0 };
 	struct hoist_err err = HOIST_ERR_INIT;
@@ -257,14 +353,15 @@ static int cmd_pull(int argc, char **argv)
 	int64_t started, step = -1, bytes = 0, files = 0;
 	int rc;
 
-	rc = hoist_cli_parse_command(&spec, argc, argv, &args);
+	rc = parse_pull_command(&parse_spec, &spec, argc, argv, &args);
 	if (rc)
 		return rc < 0 ? HOIST_CLI_EXIT_USAGE : HOIST_CLI_EXIT_OK;
 	job_id = args.positional[0];
 	if (args.count == 3)
 		step_text = args.positional[1];
 	dir = args.positional[args.count - 1];
-	if (get_job(&client, job_id, &job, &err))
+	if (check_pull_dir(dir, force, &err) ||
+	    get_job(&client, job_id, &job, &err))
 		goto out;
 	ckpt = pick_checkpoint(json_object_get(job, "checkpoints"), job_id,
 			       step_text, &err);
@@ -274,8 +371,9 @@ static int cmd_pull(int argc, char **argv)
 	hoist_cli_json_int(ckpt, "bytes", &bytes);
 	hoist_cli_json_int(ckpt, "files", &files);
 	if (!json)
-		fprintf(stderr, "pulling %lld files (%lld bytes) of job %s\n",
-			(long long)files, (long long)bytes, job_id);
+		fprintf(stderr, "pulling %lld file%s (%lld byte%s) of job "
+			"%s\n", (long long)files, plural(files),
+			(long long)bytes, plural(bytes), job_id);
 	started = hoist_clock_mono_ms();
 	progress_init(&progress, "pulled", (uint64_t)bytes, json);
 	rc = hoist_checkpoint_restore(
@@ -300,9 +398,10 @@ static int cmd_pull(int argc, char **argv)
 		hoist_cli_print_json(stdout, result);
 		json_decref(result);
 	} else {
-		printf("pulled step %lld of job %s into %s: %lld files, "
-		       "%lld bytes in %.1f s, verified\n", (long long)step,
-		       job_id, dir, (long long)files, (long long)bytes,
+		printf("pulled step %lld of job %s into %s: %lld file%s, "
+		       "%lld byte%s in %.1f s, verified\n", (long long)step,
+		       job_id, dir, (long long)files, plural(files),
+		       (long long)bytes, plural(bytes),
 		       (double)started / 1000.0);
 	}
 out:
@@ -311,17 +410,21 @@ out:
 	return finish(&client, &err, job);
 }
 
-/* Sums the sizes of the regular files below a folder, for the progress
- * total.  nftw() takes no argument for its callback, hence the static. */
+/* Counts the regular files below a folder and sums their sizes, for the
+ * progress total.  nftw() takes no argument for its callback, hence the
+ * statics. */
 static uint64_t tree_bytes;
+static uint64_t tree_files;
 
-static int add_tree_bytes(const char *path, const struct stat *st, int type,
-			  struct FTW *ftw)
+static int add_tree_file(const char *path, const struct stat *st, int type,
+			 struct FTW *ftw)
 {
 	(void)path;
 	(void)ftw;
-	if (type == FTW_F && S_ISREG(st->st_mode))
+	if (type == FTW_F && S_ISREG(st->st_mode)) {
 		tree_bytes += (uint64_t)st->st_size;
+		tree_files++;
+	}
 	return 0;
 }
 
@@ -339,9 +442,17 @@ static int check_push_dir(const char *dir, uint64_t *bytes,
 				     "directory; push uploads a folder of "
 				     "checkpoint files", dir);
 	tree_bytes = 0;
-	if (nftw(dir, add_tree_bytes, 16, FTW_PHYS) != 0)
+	tree_files = 0;
+	if (nftw(dir, add_tree_file, 16, FTW_PHYS) != 0)
 		return hoist_err_set(err, HOIST_E_IO, "cannot walk DIR '%s': %s",
 				     dir, strerror(errno));
+	/* A checkpoint of no files would become the newest one, and
+	 * retention would then delete a real one. */
+	if (tree_files == 0)
+		return hoist_err_set(err, HOIST_E_INVALID, "DIR '%s' contains "
+				     "no regular file; push uploads the files "
+				     "below DIR, so put the checkpoint files "
+				     "there", dir);
 	*bytes = tree_bytes;
 	return 0;
 }
@@ -432,7 +543,8 @@ static int cmd_push(int argc, char **argv)
 		.details = "The step defaults to one above the newest committed "
 			   "checkpoint.  The job resumes from the pushed "
 			   "checkpoint on its next attempt, like from one "
-			   "its agent uploaded.",
+			   "its agent uploaded.  DIR must contain at least "
+			   "one regular file.\n",
 	};
 	struct hoist_cli_client client = { 0 };
 	struct hoist_err err = HOIST_ERR_INIT;
@@ -464,9 +576,9 @@ static int cmd_push(int argc, char **argv)
 	if (attempt < 1)
 		attempt = 1;
 	if (!json)
-		fprintf(stderr, "pushing %s (%llu bytes) as step %lld of job "
+		fprintf(stderr, "pushing %s (%llu byte%s) as step %lld of job "
 			"%s\n", dir, (unsigned long long)bytes,
-			(long long)step, job_id);
+			plural((int64_t)bytes), (long long)step, job_id);
 	started = hoist_clock_mono_ms();
 	progress_init(&progress, "pushed", bytes, json);
 	rc = hoist_checkpoint_upload(progress_attach(store, &progress), job_id,
@@ -490,11 +602,12 @@ static int cmd_push(int argc, char **argv)
 		hoist_cli_print_json(stdout, result);
 		json_decref(result);
 	} else {
-		printf("pushed %s as step %lld of job %s: %zu files, %llu "
-		       "bytes in %.1f s, committed\n", dir,
+		printf("pushed %s as step %lld of job %s: %zu file%s, %llu "
+		       "byte%s in %.1f s, committed\n", dir,
 		       (long long)info.step, job_id, info.files,
+		       plural((int64_t)info.files),
 		       (unsigned long long)info.bytes,
-		       (double)started / 1000.0);
+		       plural((int64_t)info.bytes), (double)started / 1000.0);
 	}
 out:
 	if (store)
@@ -513,8 +626,12 @@ int hoist_cli_cmd_ckpt(int argc, char **argv)
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 			  strcmp(argv[1], "-h") == 0)) {
 		printf("usage: hoist ckpt ls JOB [--json]\n"
-		       "       hoist ckpt pull JOB [STEP] DIR [--json]\n"
-		       "       hoist ckpt push JOB DIR [--step N] [--json]\n");
+		       "       hoist ckpt pull JOB [STEP] DIR [--force] "
+		       "[--json]\n"
+		       "       hoist ckpt push JOB DIR [--step N] [--json]\n"
+		       "\n"
+		       "Run 'hoist ckpt ls --help' (or pull, push) for "
+		       "the details of one.\n");
 		return HOIST_CLI_EXIT_OK;
 	}
 	fprintf(stderr, "hoist ckpt: %s%s%s; expected 'ls', 'pull' or 'push' "

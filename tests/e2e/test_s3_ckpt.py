@@ -101,6 +101,40 @@ class CkptPushTest(unittest.TestCase):
         self.assertEqual(missing.returncode, 1)
         self.assertIn("nowhere", missing.stderr)
         self.assertIn("pushed by the CLI", hoist.log())
+        self.check_dir_guards(hoist, job_id, source, target)
+
+    def check_dir_guards(self, hoist, job_id, source, target):
+        """A pull keeps a non-empty DIR unless --force is given, and a
+        push of a folder without files commits nothing."""
+        steps = [c["step"] for c in hoist.cli_json("ckpt", "ls", job_id)]
+        with open(os.path.join(target, "notes.txt"), "w") as f:
+            f.write("keep me\n")
+        refused = hoist.cli("ckpt", "pull", job_id, target, check=False)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("DIR '%s' is not empty" % target, refused.stderr)
+        self.assertNotIn("pulling", refused.stderr)
+        self.assertTrue(os.path.exists(os.path.join(target, "notes.txt")))
+
+        forced = hoist.cli("ckpt", "pull", job_id, target, "--force")
+        self.assertIn("3 files, ", forced.stdout)
+        same_tree(self, source, target)
+
+        empty = os.path.join(hoist.home, "empty-push")
+        os.makedirs(os.path.join(empty, "nested"))
+        rejected = hoist.cli("ckpt", "push", job_id, empty, check=False)
+        self.assertEqual(rejected.returncode, 1)
+        self.assertIn("DIR '%s' contains no regular file" % empty,
+                      rejected.stderr)
+        self.assertEqual([c["step"] for c in
+                          hoist.cli_json("ckpt", "ls", job_id)], steps)
+
+        single = os.path.join(hoist.home, "single")
+        os.makedirs(single)
+        with open(os.path.join(single, "w.bin"), "wb") as f:
+            f.write(b"x")
+        pushed = hoist.cli("ckpt", "push", job_id, single)
+        self.assertIn(": 1 file, 1 byte in ", pushed.stdout)
+        self.assertIn("(1 byte)", pushed.stderr)
 
     def test_push_pull_file_storage(self):
         hoist = Hoist(self)

@@ -570,6 +570,80 @@ class CkptTest(CliTestCase):
                                    "checkpoints/a12-s1200/manifest.json"
                          % job_id)
 
+    def test_pull_rejects_non_empty_dir(self):
+        job_id = self.fake.add_job("pulled", state="succeeded")
+        precious = os.path.join(self.tmp, "precious")
+        os.makedirs(precious)
+        with open(os.path.join(precious, "notes.txt"), "w") as f:
+            f.write("keep me\n")
+        for args in ((job_id, "5000", precious), (job_id, precious)):
+            result = self.hoist("ckpt", "pull", *args)
+            self.assertEqual(result.returncode, 1, result.stderr)
+            self.assertIn("DIR '%s' is not empty" % precious, result.stderr)
+            self.assertIn("--force", result.stderr)
+            self.assertNotIn("pulling", result.stderr)
+            self.assertEqual(result.stdout, "")
+        # "." names the current folder, which is not empty either.
+        result = subprocess.run([HOIST, "ckpt", "pull", job_id, "."],
+                                env=self.env, cwd=precious,
+                                capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("DIR '.' is not empty", result.stderr)
+        with open(os.path.join(precious, "notes.txt")) as f:
+            self.assertEqual(f.read(), "keep me\n")
+        self.assertEqual(self.fake.requests, [])
+
+    def test_pull_rejects_file_as_dir(self):
+        path = os.path.join(self.tmp, "plain.txt")
+        with open(path, "w") as f:
+            f.write("x\n")
+        result = self.hoist("ckpt", "pull", "j-00000001", path)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("DIR '%s' is not a directory" % path, result.stderr)
+        self.assertEqual(self.fake.requests, [])
+
+    def test_pull_force_accepts_non_empty_dir(self):
+        job_id = self.fake.add_job("forced", state="succeeded")
+        folder = os.path.join(self.tmp, "used")
+        os.makedirs(folder)
+        open(os.path.join(folder, "old.bin"), "wb").close()
+        result = self.hoist("ckpt", "pull", job_id, folder, "--force")
+        # The job has no checkpoint, so the pull stops after the lookup.
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("job %s has no committed checkpoint yet" % job_id,
+                      result.stderr)
+        self.assertEqual(len(self.fake.requests), 1)
+
+    def test_pull_missing_dir_usage(self):
+        result = self.hoist("ckpt", "pull", "j-00000001")
+        self.assert_usage_error(result, "hoist: missing argument DIR\n")
+        self.assertIn("usage: hoist ckpt pull JOB [STEP] DIR [options]\n",
+                      result.stderr)
+        self.assertEqual(self.fake.requests, [])
+
+    def test_pull_help(self):
+        result = self.hoist("ckpt", "pull", "--help")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(result.stdout.startswith(
+            "usage: hoist ckpt pull JOB [STEP] DIR [options]\n"),
+            result.stdout)
+        self.assertIn("CRC-32C", result.stdout)
+        self.assertIn("--force", result.stdout)
+        self.assertTrue(result.stdout.endswith("\n"), result.stdout)
+        result = self.hoist("ckpt", "push", "--help")
+        self.assertTrue(result.stdout.endswith("\n"), result.stdout)
+
+    def test_push_rejects_empty_dir(self):
+        job_id = self.fake.add_job("pushed", state="succeeded")
+        empty = os.path.join(self.tmp, "empty", "nested")
+        os.makedirs(empty)
+        result = self.hoist("ckpt", "push", job_id,
+                            os.path.dirname(empty))
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("DIR '%s' contains no regular file"
+                      % os.path.dirname(empty), result.stderr)
+        self.assertEqual(self.fake.requests, [])
+
 
 class AutostartTest(unittest.TestCase):
     """hoist starts hoistd when HOIST_URL is unset and nothing responds."""
