@@ -228,8 +228,8 @@ class S3SystemTest(unittest.TestCase):
         self.assertTrue(os.listdir(target))
         latest = hoist.cli("ckpt", "pull", job_id, target + "-latest")
         self.assertIn("pulled step %d" % listed[-1]["step"], latest.stdout)
-        missing = hoist.cli("ckpt", "pull", job_id, "999999", target,
-                            check=False)
+        missing = hoist.cli("ckpt", "pull", job_id, "999999",
+                            target + "-missing", check=False)
         self.assertEqual(missing.returncode, 1)
         self.assertIn("no committed checkpoint of step 999999",
                       missing.stderr)
