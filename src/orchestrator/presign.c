@@ -459,8 +459,22 @@ void hoist_presign_abort_stale(struct hoist_daemon *daemon,
 	 * per stale upload. */
 	if (hoist_s3_abort_stale_uploads(daemon->artifacts, prefix, min_age_s,
 					 &aborted, &err)) {
+		/* A store without ListMultipartUploads (s3rver answers 501)
+		 * fails the same way for every job: warn once per answer. */
+		const char *answer = strstr(err.msg, "HTTP ");
+		static char warned[128];
+
+		if (answer && strncmp(answer, warned, sizeof(warned) - 1) == 0) {
+			hoist_log_debug("job=%s cannot abort stale multipart "
+					"uploads: %s", job_id, err.msg);
+			return;
+		}
+		if (answer)
+			snprintf(warned, sizeof(warned), "%s", answer);
 		hoist_log_warn("job=%s cannot abort stale multipart uploads: "
-			       "%s", job_id, err.msg);
+			       "%s%s", job_id, err.msg, answer ? " (later "
+			       "failures with this answer are logged at debug "
+			       "level)" : "");
 		return;
 	}
 	if (aborted > 0)
