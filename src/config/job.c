@@ -689,6 +689,11 @@ static int read_input_from(struct hoist_config_reader *r,
 
 		hoist_config_quote(quoted, sizeof(quoted), joined,
 				   strlen(joined));
+		if (saved_errno == ENOENT && strncmp(text, "s3:", 3) == 0)
+			return hoist_config_fail(r, value, where, "directory "
+						 "'%s' not found; for an S3 URL "
+						 "write s3://BUCKET/PREFIX with "
+						 "two slashes", quoted);
 		if (saved_errno == ENOENT)
 			return hoist_config_fail(r, value, where, "directory "
 						 "'%s' not found", quoted);

@@ -459,8 +459,8 @@ void hoist_presign_abort_stale(struct hoist_daemon *daemon,
 	 * per stale upload. */
 	if (hoist_s3_abort_stale_uploads(daemon->artifacts, prefix, min_age_s,
 					 &aborted, &err)) {
-		/* A store without ListMultipartUploads (s3rver answers 501)
-		 * fails the same way for every job: warn once per answer. */
+		/* A store without ListMultipartUploads (s3rver returns 501)
+		 * fails the same way for every job, so warn once per reply. */
 		const char *answer = strstr(err.msg, "HTTP ");
 		static char warned[128];
 

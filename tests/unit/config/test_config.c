@@ -1109,6 +1109,10 @@ static void test_job_inputs_errors(void **state)
 	assert_job_error(JOB_HEAD "inputs:\n  - {from: 's3://', to: x}\n",
 			 "5:12: inputs[0].from: invalid S3 URL 's3://': "
 			 "expected s3://BUCKET/PREFIX");
+	assert_job_error_part(JOB_HEAD "inputs:\n  - {from: 's3:/data/tok', "
+			      "to: x}\n", "5:12: inputs[0].from: directory '",
+			      "/s3:/data/tok' not found; for an S3 URL write "
+			      "s3://BUCKET/PREFIX with two slashes");
 	assert_job_error(JOB_HEAD "inputs:\n  - {from: 'http://h/x', to: x}\n",
 			 "5:12: inputs[0].from: expected a local directory or "
 			 "an s3://BUCKET/PREFIX URL, found 'http://h/x'");
