@@ -672,6 +672,18 @@ static int status_code(long status)
 	return HOIST_E_HTTP;
 }
 
+static void append_presign_note(struct hoist_err *err)
+{
+	static const char note[] = "; hoistd presigned this request for its "
+				   "artifact store, so check hoistd's "
+				   "--storage URL, its endpoint and the "
+				   "credentials in hoistd's environment";
+	size_t len = strlen(err->msg);
+
+	if (len + sizeof(note) <= sizeof(err->msg))
+		memcpy(err->msg + len, note, sizeof(note));
+}
+
 /*
  * Decides what happens to op after an attempt ended with result: returns
  * OP_DONE, OP_WAITING (retry later) or OP_FAILED (op->err set).
@@ -746,6 +758,12 @@ static int classify(struct s3_client *c, struct s3_op *op, CURLcode result)
 		hoist_err_set(&op->err, result != CURLE_OK ? HOIST_E_HTTP :
 			      status_code(op->status), "%s failed: %s", what,
 			      reason);
+	/* With presigned requests the endpoint, bucket and credentials are
+	 * hoistd's, which the reader of this message may not know. */
+	if (c->presign && (result != CURLE_OK || op->status == 301 ||
+			   op->status == 403 ||
+			   strcmp(code, "NoSuchBucket") == 0))
+		append_presign_note(&op->err);
 	return OP_FAILED;
 }
 

@@ -255,6 +255,21 @@ class S3Test(unittest.TestCase):
         self.assertEqual(self.listing(url, 'p/'), {})
         self.assertGreater(servers.stats()['presigned'], 0)
 
+    def test_presigned_rejection_names_signer(self):
+        url = servers.url('presigned', **SMALL)
+        env = harness.tool_env({'AWS_ACCESS_KEY_ID': 'AKIAWRONGKEY00000000'})
+        res = harness.tool('--presigned', 'put-bytes', url, 'p/x', 'data',
+                           env=env)
+        self.assertEqual(res.returncode, 1, res.stderr)
+        self.assertIn("HTTP 403 InvalidAccessKeyId", res.stderr)
+        self.assertIn("hoistd presigned this request for its artifact "
+                      "store, so check hoistd's --storage URL", res.stderr)
+        # The same rejection without presigning has no such note.
+        res = harness.tool('put-bytes', url, 'p/x', 'data', env=env)
+        self.assertEqual(res.returncode, 1, res.stderr)
+        self.assertIn("HTTP 403 InvalidAccessKeyId", res.stderr)
+        self.assertNotIn("hoistd presigned", res.stderr)
+
     def test_checkpoint_round_trip(self):
         url = servers.url('ckpt', **SMALL)
         src = self.path('ckpt')
