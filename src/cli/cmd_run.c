@@ -4,6 +4,7 @@
  */
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,20 +54,21 @@ struct watch {
 	int status_line;		/* redraw one status line in place */
 	int status_open;		/* that line is shown, without newline */
 	int quiet;
-	int logs;
+	struct hoist_cli_client *client; /* reads logs; NULL without --logs */
 	struct hoist_cli_log_cursor log;
 	char last_log_error[HOIST_ERR_MSG_MAX];
 };
 
 static void watch_init(struct watch *w, const char *job_id,
-		       const struct run_options *opts)
+		       const struct run_options *opts,
+		       struct hoist_cli_client *client)
 {
 	memset(w, 0, sizeof(*w));
 	w->job_id = job_id;
 	w->checkpoint_step = -1;
 	w->progress_step = -1;
 	w->quiet = opts->quiet || opts->json;
-	w->logs = opts->logs;
+	w->client = opts->logs ? client : NULL;
 	w->status_line = !w->quiet && !opts->logs && isatty(STDOUT_FILENO);
 	w->log.attempt = 1;
 	w->log.at_line_start = 1;
@@ -197,8 +199,98 @@ static void watch_attempt_end(struct watch *w, struct attempt_seen *seen,
 			  (long long)seen->number, reason, (long long)step);
 }
 
+/* Returns the checkpoint of job with the lowest step above step that an
+ * attempt up to max_attempt committed, or NULL. */
+static const json_t *next_checkpoint(const json_t *job, int64_t step,
+				     int64_t max_attempt)
+{
+	const json_t *checkpoint;
+	const json_t *next = NULL;
+	int64_t next_step = 0;
+	size_t i;
+
+	json_array_foreach(json_object_get(job, "checkpoints"), i, checkpoint) {
+		int64_t value;
+		int64_t attempt;
+
+		if (hoist_cli_json_int(checkpoint, "step", &value) ||
+		    value <= step || (next && value >= next_step))
+			continue;
+		if (hoist_cli_json_int(checkpoint, "attempt", &attempt) == 0 &&
+		    attempt > max_attempt)
+			continue;
+		next = checkpoint;
+		next_step = value;
+	}
+	return next;
+}
+
 /*
- * Prints what is new about the attempts of job.  The first pass
+ * Announces the checkpoints of the record above the highest step announced
+ * so far that attempts up to max_attempt committed, in step order.  Steps
+ * only grow, also from one attempt to the next, because hoistd commits
+ * only a step above the newest one.  hoistd keeps only the newest "keep"
+ * checkpoints, so one committed and pruned between two polls is never
+ * seen here.
+ */
+static void watch_checkpoints(struct watch *w, const json_t *job,
+			      int64_t max_attempt)
+{
+	const json_t *checkpoint;
+
+	while ((checkpoint = next_checkpoint(job, w->checkpoint_step,
+					     max_attempt))) {
+		int64_t attempt;
+
+		hoist_cli_json_int(checkpoint, "step", &w->checkpoint_step);
+		if (hoist_cli_json_int(checkpoint, "attempt", &attempt))
+			watch_say(w, "checkpoint committed at step %lld",
+				  (long long)w->checkpoint_step);
+		else
+			watch_say(w, "checkpoint committed at step %lld "
+				  "(attempt %lld)",
+				  (long long)w->checkpoint_step,
+				  (long long)attempt);
+	}
+}
+
+/*
+ * Streams the log of the attempts up to number, in order, from where the
+ * last call stopped.  The cursor moves on to the next attempt once hoistd
+ * reports the end of the current one's log.
+ */
+static void watch_attempt_log(struct watch *w, int64_t number)
+{
+	struct hoist_err err = HOIST_ERR_INIT;
+
+	while (w->client && w->log.attempt <= number) {
+		int64_t attempt = w->log.attempt;
+
+		if (hoist_cli_follow_read_log(w->client, w->job_id, &w->log,
+					      stdout, &err)) {
+			/* Report a log failure once, not on every poll. */
+			if (strcmp(err.msg, w->last_log_error) != 0) {
+				snprintf(w->last_log_error,
+					 sizeof(w->last_log_error), "%s",
+					 err.msg);
+				watch_clear_status(w);
+				fprintf(stderr, "hoist: reading the log of "
+					"attempt %lld: %s\n", (long long)attempt,
+					err.msg);
+			}
+			return;
+		}
+		if (!w->log.eof)
+			return;
+		w->log.attempt = attempt + 1;
+		w->log.offset = 0;
+		w->log.eof = 0;
+	}
+}
+
+/*
+ * Prints what is new about the attempts of job, with the log output of
+ * each attempt (--logs) between its start and its end.  The first pass
  * (ended_pass) covers only the attempts that ended, so that their end
  * comes before the job state line and the start of the next attempt.
  */
@@ -224,38 +316,14 @@ static int watch_attempts(struct watch *w, const json_t *job, int ended_pass,
 		if (!seen)
 			return -1;
 		watch_attempt_start(w, seen, attempt);
-		if (ended)
-			watch_attempt_end(w, seen, attempt);
+		watch_attempt_log(w, number);
+		if (!ended)
+			continue;
+		/* An attempt commits its final checkpoint before it ends. */
+		watch_checkpoints(w, job, number);
+		watch_attempt_end(w, seen, attempt);
 	}
 	return 0;
-}
-
-/* Announces the checkpoints above the highest step announced so far.
- * hoistd keeps only the newest ones, so a count would not do. */
-static void watch_checkpoints(struct watch *w, const json_t *job)
-{
-	const json_t *checkpoint;
-	int64_t highest = w->checkpoint_step;
-	size_t i;
-
-	json_array_foreach(json_object_get(job, "checkpoints"), i, checkpoint) {
-		int64_t step;
-		int64_t attempt;
-
-		if (hoist_cli_json_int(checkpoint, "step", &step) ||
-		    step <= w->checkpoint_step)
-			continue;
-		if (hoist_cli_json_int(checkpoint, "attempt", &attempt))
-			watch_say(w, "checkpoint committed at step %lld",
-				  (long long)step);
-		else
-			watch_say(w, "checkpoint committed at step %lld "
-				  "(attempt %lld)", (long long)step,
-				  (long long)attempt);
-		if (step > highest)
-			highest = step;
-	}
-	w->checkpoint_step = highest;
 }
 
 static void progress_text(const json_t *job, int64_t step, char *out,
@@ -310,8 +378,6 @@ static int watch_update(struct watch *w, const json_t *job,
 	const char *state = hoist_cli_json_str(job, "state");
 	const char *reason = hoist_cli_json_str(job, "end_reason");
 
-	/* A final checkpoint is committed before its attempt ends. */
-	watch_checkpoints(w, job);
 	if (watch_attempts(w, job, 1, err))
 		return -1;
 	if (state && strcmp(state, w->state) != 0) {
@@ -325,42 +391,10 @@ static int watch_update(struct watch *w, const json_t *job,
 	}
 	if (watch_attempts(w, job, 0, err))
 		return -1;
+	watch_checkpoints(w, job, INT64_MAX);
 	if (!hoist_cli_state_is_final(state))
 		watch_progress(w, job);
 	return 0;
-}
-
-/* Streams the log of the current attempt and moves on to the next
- * attempt once hoistd reports the end of the current one. */
-static void watch_logs(struct watch *w, struct hoist_cli_client *client,
-		       const json_t *job)
-{
-	struct hoist_err err = HOIST_ERR_INIT;
-	int64_t count = hoist_cli_view_attempt_count(job);
-
-	while (count >= w->log.attempt) {
-		int64_t attempt = w->log.attempt;
-
-		if (hoist_cli_follow_read_log(client, w->job_id, &w->log,
-					      stdout, &err)) {
-			/* Report a log failure once, not on every poll. */
-			if (strcmp(err.msg, w->last_log_error) != 0) {
-				snprintf(w->last_log_error,
-					 sizeof(w->last_log_error), "%s",
-					 err.msg);
-				watch_clear_status(w);
-				fprintf(stderr, "hoist: reading the log of "
-					"attempt %lld: %s\n", (long long)attempt,
-					err.msg);
-			}
-			return;
-		}
-		if (!w->log.eof || count <= attempt)
-			return;
-		w->log.attempt = attempt + 1;
-		w->log.offset = 0;
-		w->log.eof = 0;
-	}
 }
 
 /*
@@ -436,7 +470,7 @@ static int follow_job(struct hoist_cli_client *client, json_t *record,
 	struct watch w;
 	int status = HOIST_CLI_EXIT_FAILURE;
 
-	watch_init(&w, job_id, opts);
+	watch_init(&w, job_id, opts, client);
 	hoist_cli_follow_catch_interrupt();
 	if (!w.quiet)
 		printf("following job %s; Ctrl-C stops following, the job "
@@ -445,8 +479,6 @@ static int follow_job(struct hoist_cli_client *client, json_t *record,
 	for (;;) {
 		if (watch_update(&w, job, &err))
 			goto out;
-		if (opts->logs)
-			watch_logs(&w, client, job);
 		if (hoist_cli_state_is_final(hoist_cli_json_str(job, "state")))
 			break;
 

@@ -10,6 +10,8 @@ GET /v1/jobs/{id}, so a CLI that polls gets every change:
 - a name containing "forever": the job keeps running and its step grows;
 - a name containing "blink": attempt 1 starts and fails between two polls,
   and attempt 2 succeeds;
+- a name containing "burst": several checkpoints are committed between two
+  polls, listed out of step order, and retention drops the oldest;
 - any other name: attempt 1 is preempted after a checkpoint at step 100,
   attempt 2 resumes from it and the job succeeds.
 
@@ -151,6 +153,32 @@ def blink_timeline():
     return [first_gone, succeeded]
 
 
+def burst_timeline():
+    """Checkpoints come faster than the polls, like a job that commits
+    every few steps, and the record keeps only the newest three."""
+    def running(job):
+        job["state"] = "running"
+        job["attempts"].append(new_attempt(1, "local-9999000a", "running"))
+
+    def first_burst(job):
+        for step in (300, 100, 200):
+            add_checkpoint(job, step, 1)
+        job["last_step"] = 300
+
+    def second_burst(job):
+        for step in (500, 400):
+            add_checkpoint(job, step, 1)
+        job["checkpoints"].sort(key=lambda c: c["step"])
+        del job["checkpoints"][:-3]
+        job["last_step"] = 500
+
+    def succeeded(job):
+        end_attempt(job["attempts"][0], "completed", 0, 500)
+        finish_job(job, "succeeded", "completed", 0.0004)
+
+    return [running, first_burst, second_burst, succeeded]
+
+
 def forever_timeline():
     def running(job):
         job["state"] = "running"
@@ -254,6 +282,8 @@ class FakeHoistd:
             timeline = forever_timeline()
         elif "blink" in name:
             timeline = blink_timeline()
+        elif "burst" in name:
+            timeline = burst_timeline()
         else:
             timeline = succeed_timeline()
         with self.lock:

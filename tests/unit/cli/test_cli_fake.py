@@ -459,6 +459,29 @@ class RunTest(CliTestCase):
             self.assertEqual(out.count(line), 1, out)
         self.assertLess(out.index("a1 got SIGTERM"),
                         out.index("a2 resumed at 100"))
+        # An attempt's log comes between its start and its end line, and
+        # all of it before the job's final state and the summary.
+        self.assertLess(out.index("] attempt 1 started"),
+                        out.index("a1 line 1"), out)
+        self.assertLess(out.index("a1 got SIGTERM"),
+                        out.index("] attempt 1 ended"), out)
+        self.assertLess(out.index("] attempt 2 started"),
+                        out.index("a2 resumed at 100"), out)
+        self.assertLess(out.index("a2 done"),
+                        out.index("] attempt 2 ended"), out)
+        self.assertLess(out.index("a2 done"),
+                        out.index(" succeeded: completed"), out)
+
+    def test_run_prints_every_checkpoint(self):
+        result = self.run_job("burst")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = [line.split("] ", 1)[1] for line in
+                 result.stdout.splitlines() if line.startswith("[")]
+        committed = [line for line in lines
+                     if line.startswith("checkpoint committed")]
+        self.assertEqual(committed, [
+            "checkpoint committed at step %d (attempt 1)" % step
+            for step in (100, 200, 300, 400, 500)], result.stdout)
 
     def test_run_interrupt_stops_following(self):
         process = subprocess.Popen(
