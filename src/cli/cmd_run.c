@@ -57,6 +57,7 @@ struct watch {
 	struct hoist_cli_client *client; /* reads logs; NULL without --logs */
 	struct hoist_cli_log_cursor log;
 	char last_log_error[HOIST_ERR_MSG_MAX];
+	char checkpoint_error[HOIST_ERR_MSG_MAX];	/* last one printed */
 };
 
 static void watch_init(struct watch *w, const char *job_id,
@@ -371,6 +372,22 @@ static void watch_progress(struct watch *w, const json_t *job)
 	watch_say(w, "%s", text);
 }
 
+/* Prints the agent's checkpoint upload error when it appears or changes,
+ * and a line when uploads work again. */
+static void watch_checkpoint_error(struct watch *w, const json_t *job)
+{
+	const char *error = hoist_cli_json_str(job, "checkpoint_error");
+
+	if (error && strcmp(error, w->checkpoint_error) != 0) {
+		watch_say(w, "checkpoint upload failing: %s", error);
+		snprintf(w->checkpoint_error, sizeof(w->checkpoint_error),
+			 "%s", error);
+	} else if (!error && w->checkpoint_error[0]) {
+		watch_say(w, "checkpoint uploads work again");
+		w->checkpoint_error[0] = '\0';
+	}
+}
+
 /* Prints what changed in job since the last call. */
 static int watch_update(struct watch *w, const json_t *job,
 			struct hoist_err *err)
@@ -391,6 +408,7 @@ static int watch_update(struct watch *w, const json_t *job,
 	}
 	if (watch_attempts(w, job, 0, err))
 		return -1;
+	watch_checkpoint_error(w, job);
 	watch_checkpoints(w, job, INT64_MAX);
 	if (!hoist_cli_state_is_final(state))
 		watch_progress(w, job);

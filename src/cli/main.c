@@ -24,7 +24,7 @@ static const struct command commands[] = {
 	  "show a job with its attempts and checkpoints" },
 	{ "logs", hoist_cli_cmd_logs, "print the log of a job" },
 	{ "ckpt", hoist_cli_cmd_ckpt,
-	  "list or download the checkpoints of a job" },
+	  "list, download or upload the checkpoints of a job" },
 	{ "cancel", hoist_cli_cmd_cancel, "cancel a job" },
 	{ "instances", hoist_cli_cmd_instances,
 	  "list instances, preempt one, or inject a fault" },

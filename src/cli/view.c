@@ -263,6 +263,9 @@ int hoist_cli_view_job(FILE *out, const json_t *job, int64_t now_ms,
 	if (hoist_cli_json_str(job, "message"))
 		print_field(out, "message", hoist_cli_json_str(job, "message"),
 			    NULL);
+	if (hoist_cli_json_str(job, "checkpoint_error"))
+		print_field(out, "upload error",
+			    hoist_cli_json_str(job, "checkpoint_error"), NULL);
 	snprintf(text, sizeof(text), "%s / %s", str_or_dash(job, "team"),
 		 str_or_dash(job, "project"));
 	print_field(out, "team/project", text, NULL);

@@ -30,6 +30,9 @@ class CheckpointErrorTest(HoistTestCase):
 
         error = wait_for(failing, 60, "a checkpoint error in the record")
         self.assertIn("upload of step", error)
+        show_output = hoist.cli("show", job_id).stdout
+        self.assertIn("upload error:", show_output)
+        self.assertIn("upload of step", show_output)
         self.assertIn(job_id, hoist.log())
         self.assertRegex(hoist.log(), r"job=%s attempt=1 checkpoint "
                          r"upload failing: upload of step \d+ failed"

@@ -12,6 +12,9 @@ GET /v1/jobs/{id}, so a CLI that polls gets every change:
   and attempt 2 succeeds;
 - a name containing "burst": several checkpoints are committed between two
   polls, listed out of step order, and retention drops the oldest;
+- a name containing "uploaderr": checkpoint uploads fail for two polls
+  (the record carries checkpoint_error), then one commits and the job
+  succeeds;
 - any other name: attempt 1 is preempted after a checkpoint at step 100,
   attempt 2 resumes from it and the job succeeds.
 
@@ -179,6 +182,32 @@ def burst_timeline():
     return [running, first_burst, second_burst, succeeded]
 
 
+UPLOAD_ERROR = ("upload of step 100 failed: PUT s3://bucket/x failed: "
+                "HTTP 403 AccessDenied")
+
+
+def upload_error_timeline():
+    def running(job):
+        job["state"] = "running"
+        job["attempts"].append(new_attempt(1, "local-eeee0005", "running"))
+
+    def failing(job):
+        job["checkpoint_error"] = UPLOAD_ERROR
+
+    def still_failing(job):
+        job["last_step"] = 150
+
+    def recovered(job):
+        del job["checkpoint_error"]
+        add_checkpoint(job, 200, 1)
+
+    def succeeded(job):
+        end_attempt(job["attempts"][0], "completed", 0, 300)
+        finish_job(job, "succeeded", "completed", 0.0003)
+
+    return [running, failing, still_failing, recovered, succeeded]
+
+
 def forever_timeline():
     def running(job):
         job["state"] = "running"
@@ -284,6 +313,8 @@ class FakeHoistd:
             timeline = blink_timeline()
         elif "burst" in name:
             timeline = burst_timeline()
+        elif "uploaderr" in name:
+            timeline = upload_error_timeline()
         else:
             timeline = succeed_timeline()
         with self.lock:

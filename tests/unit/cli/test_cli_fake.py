@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from fake_hoistd import FakeHoistd
+from fake_hoistd import UPLOAD_ERROR, FakeHoistd
 
 HOIST = None
 
@@ -482,6 +482,32 @@ class RunTest(CliTestCase):
         self.assertEqual(committed, [
             "checkpoint committed at step %d (attempt 1)" % step
             for step in (100, 200, 300, 400, 500)], result.stdout)
+
+    def test_run_reports_upload_errors(self):
+        result = self.run_job("uploaderr")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = [line.split("] ", 1)[1] for line in
+                 result.stdout.splitlines() if line.startswith("[")]
+        failing = [line for line in lines
+                   if line.startswith("checkpoint upload failing")]
+        self.assertEqual(failing, ["checkpoint upload failing: " +
+                                   UPLOAD_ERROR])
+        self.assertIn("checkpoint uploads work again", lines)
+        self.assertLess(lines.index("checkpoint uploads work again"),
+                        lines.index("checkpoint committed at step 200 "
+                                    "(attempt 1)"))
+
+    def test_show_prints_upload_error(self):
+        job_id = self.hoist("run", "--profiles", self.profiles, "--detach",
+                            "--json", self.job_file("uploaderr"))
+        job_id = json.loads(job_id.stdout)["id"]
+        show_output = ""
+        for _ in range(4):
+            show_output = self.hoist("show", job_id).stdout
+            if "upload error:" in show_output:
+                break
+        self.assertIn("upload error:", show_output)
+        self.assertIn(UPLOAD_ERROR, show_output)
 
     def test_run_interrupt_stops_following(self):
         process = subprocess.Popen(
