@@ -198,6 +198,9 @@ static void watch_attempt_end(struct watch *w, struct attempt_seen *seen,
 	else
 		watch_say(w, "attempt %lld ended: %s at step %lld",
 			  (long long)seen->number, reason, (long long)step);
+	if (hoist_cli_json_str(attempt, "error"))
+		watch_say(w, "attempt %lld error: %s", (long long)seen->number,
+			  hoist_cli_json_str(attempt, "error"));
 }
 
 /* Returns the checkpoint of job with the lowest step above step that an

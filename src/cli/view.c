@@ -48,6 +48,24 @@ static const char *str_or_dash(const json_t *obj, const char *key)
 	return value && *value ? value : "-";
 }
 
+/* Prints the error that each attempt's agent reported, under the table
+ * of attempts, which has no room for it. */
+static void print_attempt_errors(FILE *out, const json_t *attempts)
+{
+	const json_t *attempt;
+	size_t i;
+
+	json_array_foreach((json_t *)attempts, i, attempt) {
+		const char *error = hoist_cli_json_str(attempt, "error");
+		json_int_t number = json_integer_value(
+			json_object_get(attempt, "number"));
+
+		if (error)
+			fprintf(out, "  attempt %lld error: %s\n",
+				(long long)number, error);
+	}
+}
+
 static void print_field(FILE *out, const char *label, const char *value,
 			const char *color)
 {
@@ -295,6 +313,7 @@ int hoist_cli_view_job(FILE *out, const json_t *job, int64_t now_ms,
 	if (json_array_size(attempts) > 0 &&
 	    hoist_cli_view_attempts(out, attempts, "  ", err))
 		return -1;
+	print_attempt_errors(out, attempts);
 	fprintf(out, "\ncheckpoints (%zu):\n", json_array_size(checkpoints));
 	if (json_array_size(checkpoints) > 0 &&
 	    hoist_cli_view_checkpoints(out, checkpoints, "  ", err))

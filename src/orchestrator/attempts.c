@@ -66,6 +66,21 @@ int hoist_attempts_claim(struct hoist_daemon *daemon,
 	return 0;
 }
 
+/* Copies the UTF-8 text src into out (size bytes), cut short at a
+ * character boundary when it does not fit. */
+static void copy_utf8(char *out, size_t size, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (len >= size) {
+		len = size - 1;
+		while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(out, src, len);
+	out[len] = '\0';
+}
+
 int hoist_attempts_heartbeat(struct hoist_live_job *live, const char *state,
 			     int64_t step, json_t *metrics)
 {
@@ -187,6 +202,9 @@ int hoist_attempts_report_exit(struct hoist_daemon *daemon,
 		live->job.last_step = report->last_step;
 	}
 	live->attempt.exit_code = report->exit_code;
+	if (report->error)
+		copy_utf8(live->attempt.error, sizeof(live->attempt.error),
+			  report->error);
 	hoist_log_info("job=%s attempt %d agent reported exit: code=%d "
 		       "signal=%d preempted=%s%s%s", live->job.id,
 		       live->attempt.number, report->exit_code, report->signal,

@@ -650,6 +650,8 @@ static int render_attempt(const struct hoist_attempt_record *stored, void *arg)
 			"last_step", json_step(a->last_step),
 			"exit_code", a->exit_code >= 0 ?
 			json_integer(a->exit_code) : json_null());
+	if (obj && a->error[0])
+		json_object_set_new(obj, "error", json_string(a->error));
 	if (!obj || json_array_append_new(ctx->array, obj)) {
 		ctx->failed = 1;
 		return 1;

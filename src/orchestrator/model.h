@@ -56,6 +56,8 @@ struct hoist_job_record {
 	json_t *metrics;		/* owned: last metrics object, or NULL */
 };
 
+#define HOIST_ATTEMPT_ERROR_MAX 512
+
 struct hoist_attempt_record {
 	char job_id[HOIST_ID_MAX];
 	int number;			/* the epoch, from 1 */
@@ -70,6 +72,9 @@ struct hoist_attempt_record {
 	int64_t last_step;		/* -1 when unknown */
 	int64_t last_heartbeat_at;	/* flushed in batches */
 	int exit_code;			/* -1 unless the agent reported one */
+	/* Error the agent reported with its exit, such as a failed restore
+	 * or a missing output, cut to fit.  "" when it reported none. */
+	char error[HOIST_ATTEMPT_ERROR_MAX];
 };
 
 struct hoist_checkpoint_record {

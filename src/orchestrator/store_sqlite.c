@@ -121,6 +121,8 @@ static const char *const migrations[] = {
 	/* Version 2: what the provider billed for an instance, NULL while
 	 * unknown. */
 	"ALTER TABLE instances ADD COLUMN billed_usd REAL;",
+	/* Version 3: the error an agent reported with its exit. */
+	"ALTER TABLE attempts ADD COLUMN error TEXT;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -133,7 +135,7 @@ static const char *const migrations[] = {
 #define ATTEMPT_COLUMNS							\
 	"job_id, number, state, token_sha256, instance_id, created_at, "\
 	"started_at, ended_at, end_reason, resumed_from_step, last_step, "\
-	"last_heartbeat_at, exit_code"
+	"last_heartbeat_at, exit_code, error"
 #define CHECKPOINT_COLUMNS						\
 	"job_id, step, attempt, manifest_key, manifest_sha256, files, "	\
 	"bytes, committed_at"
@@ -191,7 +193,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 
 	[STMT_PUT_ATTEMPT] =
 	"INSERT INTO attempts (" ATTEMPT_COLUMNS ") "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
 	"ON CONFLICT (job_id, number) DO UPDATE SET state = excluded.state, "
 	"token_sha256 = excluded.token_sha256, "
 	"instance_id = excluded.instance_id, "
@@ -201,7 +203,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	"resumed_from_step = excluded.resumed_from_step, "
 	"last_step = excluded.last_step, "
 	"last_heartbeat_at = excluded.last_heartbeat_at, "
-	"exit_code = excluded.exit_code",
+	"exit_code = excluded.exit_code, error = excluded.error",
 	[STMT_LIST_ATTEMPTS] =
 	"SELECT " ATTEMPT_COLUMNS " FROM attempts WHERE job_id = ?1 "
 	"ORDER BY number",
@@ -864,7 +866,8 @@ static int check_attempt(const struct hoist_attempt_record *a,
 	    check_text(a->instance_id, sizeof(a->instance_id), 0,
 		       "instance_id", err) ||
 	    check_text(a->end_reason, sizeof(a->end_reason), 0,
-		       "end_reason", err))
+		       "end_reason", err) ||
+	    check_text(a->error, sizeof(a->error), 0, "error", err))
 		return -1;
 	if (a->number < 1)
 		return hoist_err_set(err, HOIST_E_INVALID,
@@ -891,6 +894,7 @@ static void bind_attempt(struct binder *b,
 	bind_optional(b, a->last_step, -1);
 	bind_optional(b, a->last_heartbeat_at, 0);
 	bind_optional(b, a->exit_code, -1);
+	bind_text(b, a->error, sizeof(a->error), 0);
 }
 
 static int read_attempt(sqlite3_stmt *stmt, struct hoist_attempt_record *out,
@@ -913,6 +917,7 @@ static int read_attempt(sqlite3_stmt *stmt, struct hoist_attempt_record *out,
 	out->last_step = read_int64(&r, -1);
 	out->last_heartbeat_at = read_int64(&r, 0);
 	out->exit_code = read_int(&r, -1);
+	read_text(&r, out->error, sizeof(out->error));
 	return r.failed ? -1 : 0;
 }
 

@@ -5,6 +5,7 @@ outputs after it exits 0.  Runs on file:// storage.
 
 import json
 import os
+import re
 import sys
 import unittest
 
@@ -95,6 +96,24 @@ class InputsTest(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(
             artifacts, "jobs", again["id"], "outputs", "out",
             "result.txt")))
+
+    def test_missing_output_error_shown(self):
+        hoist = Hoist(self)
+        self.addCleanup(hoist.cleanup)
+        hoist.start()
+        job_file, _ = self.write_job(hoist)
+        with open(job_file) as f:
+            text = f.read()
+        with open(job_file, "w") as f:
+            f.write(text.replace("outputs: [out]", "outputs: [nothere.bin]"))
+        result = hoist.cli("run", job_file, check=False, timeout=120)
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertRegex(result.stdout, r"attempt 1 error: .*nothere\.bin")
+        job_id = re.search(r"job (j-[0-9a-f]{8})", result.stdout).group(1)
+        record = hoist.job(job_id)
+        self.assertIn("nothere.bin", record["attempts"][0]["error"])
+        show_output = hoist.cli("show", job_id).stdout
+        self.assertRegex(show_output, r"attempt 1 error: .*nothere\.bin")
 
     def test_invalid_s3_bucket_stops_submit(self):
         hoist = Hoist(self)

@@ -281,6 +281,7 @@ static void assert_attempt_equal(const struct hoist_attempt_record *got,
 	assert_int_equal(got->last_step, want->last_step);
 	assert_int_equal(got->last_heartbeat_at, want->last_heartbeat_at);
 	assert_int_equal(got->exit_code, want->exit_code);
+	assert_string_equal(got->error, want->error);
 }
 
 static void assert_checkpoint_equal(const struct hoist_checkpoint_record *got,
@@ -573,6 +574,8 @@ static void test_attempt_round_trip(void **state)
 	snprintf(full.end_reason, sizeof(full.end_reason), "preempted");
 	full.resumed_from_step = 250;
 	full.exit_code = 0;
+	snprintf(full.error, sizeof(full.error), "output 'model.bin' cannot "
+		 "be read: No such file or directory");
 
 	memset(&empty, 0, sizeof(empty));
 	snprintf(empty.job_id, sizeof(empty.job_id), "j-22222222");
@@ -906,7 +909,7 @@ static void test_wal_mode_and_header(void **state)
 
 	assert_string_equal(raw_text(db, "PRAGMA journal_mode", text,
 				     sizeof(text)), "wal");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
 	assert_int_equal(raw_int(db, "PRAGMA application_id"), 0x686f6973);
 	sqlite3_close(db);
 }
@@ -920,8 +923,8 @@ static void test_file_is_private(void **state)
 	assert_int_equal(st.st_mode & 0777, 0600);
 }
 
-/* A version 1 file gains instances.billed_usd, and its rows read back as
- * not billed. */
+/* A version 1 file gains instances.billed_usd and attempts.error, and its
+ * rows read back as not billed and without an error. */
 static void test_version_1_migrated(void **state)
 {
 	struct fixture *fx = *state;
@@ -930,12 +933,20 @@ static void test_version_1_migrated(void **state)
 	struct collected all = { 0 };
 	sqlite3 *db;
 
+	struct hoist_attempt_record attempt;
+	struct collected attempts = { 0 };
+
 	make_instance(&inst, "vast-20000001", "j-99999999", 1000);
 	assert_ok(fx->store->ops->put_instance(fx->store, &inst, &err), &err);
+	put_job(fx->store, "j-99999999", 1000, HOIST_JOB_RUNNING);
+	make_attempt(&attempt, "j-99999999", 1);
+	assert_ok(fx->store->ops->put_attempt(fx->store, &attempt, &err),
+		  &err);
 	hoist_store_close(fx->store);
 	fx->store = NULL;
 	db = raw_open(fx->path);
 	raw_exec(db, "ALTER TABLE instances DROP COLUMN billed_usd");
+	raw_exec(db, "ALTER TABLE attempts DROP COLUMN error");
 	raw_exec(db, "PRAGMA user_version = 1");
 	sqlite3_close(db);
 
@@ -945,8 +956,13 @@ static void test_version_1_migrated(void **state)
 		  &err);
 	assert_int_equal(all.count, 1);
 	assert_instance_equal(&all.instances[0], &inst);
+	assert_ok(fx->store->ops->list_attempts(fx->store, "j-99999999",
+						collect_attempt, &attempts,
+						&err), &err);
+	assert_int_equal(attempts.count, 1);
+	assert_attempt_equal(&attempts.attempts[0], &attempt);
 	db = raw_open(fx->path);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
 	sqlite3_close(db);
 }
 
