@@ -57,7 +57,8 @@ struct watch {
 	struct hoist_cli_client *client; /* reads logs; NULL without --logs */
 	struct hoist_cli_log_cursor log;
 	char last_log_error[HOIST_ERR_MSG_MAX];
-	char checkpoint_error[HOIST_ERR_MSG_MAX];	/* last one printed */
+	char checkpoint_error[HOIST_ERR_MSG_MAX];	/* last one seen */
+	size_t checkpoint_error_attempts;	/* attempts when it appeared */
 };
 
 static void watch_init(struct watch *w, const char *job_id,
@@ -375,18 +376,27 @@ static void watch_progress(struct watch *w, const json_t *job)
 	watch_say(w, "%s", text);
 }
 
-/* Prints the agent's checkpoint upload error when it appears or changes,
- * and a line when uploads work again. */
+/* Prints the agent's checkpoint upload error when it appears, and a line
+ * when uploads of the same attempt work again.  Later errors, which differ
+ * only in their step, are not printed. */
 static void watch_checkpoint_error(struct watch *w, const json_t *job)
 {
 	const char *error = hoist_cli_json_str(job, "checkpoint_error");
+	size_t attempts = json_array_size(json_object_get(job, "attempts"));
 
-	if (error && strcmp(error, w->checkpoint_error) != 0) {
-		watch_say(w, "checkpoint upload failing: %s", error);
+	if (error) {
+		if (!w->checkpoint_error[0] ||
+		    attempts != w->checkpoint_error_attempts)
+			watch_say(w, "checkpoint upload failing: %s", error);
 		snprintf(w->checkpoint_error, sizeof(w->checkpoint_error),
 			 "%s", error);
-	} else if (!error && w->checkpoint_error[0]) {
-		watch_say(w, "checkpoint uploads work again");
+		w->checkpoint_error_attempts = attempts;
+	} else if (w->checkpoint_error[0]) {
+		/* A new attempt, or the job's end, clears it too. */
+		if (attempts == w->checkpoint_error_attempts &&
+		    !hoist_cli_state_is_final(hoist_cli_json_str(job,
+								 "state")))
+			watch_say(w, "checkpoint uploads work again");
 		w->checkpoint_error[0] = '\0';
 	}
 }

@@ -684,6 +684,8 @@ static void handle_agent_claim(struct api_call *call)
 		reply_err(call->req, &err);
 		return;
 	}
+	/* The agent that claims has not tried an upload yet. */
+	live->checkpoint_error[0] = '\0';
 	assignment = build_assignment(call->daemon, live,
 				      has_resume ? &resume_from : NULL);
 	if (!assignment) {
@@ -697,17 +699,23 @@ static void handle_agent_claim(struct api_call *call)
 
 
 /* Records the checkpoint_error of a heartbeat or exit report, which is a
- * string while uploads fail and null once one commits.  Logs each change. */
+ * string while uploads fail and null once one commits.  Logs the first
+ * failure and the recovery at warn and info level, and later messages at
+ * debug level, because each names its own step. */
 static void note_checkpoint_error(struct hoist_live_job *live,
 				  const json_t *value)
 {
 	const char *text = json_string_value(value);
 
 	if (text && *text) {
-		if (strcmp(text, live->checkpoint_error) != 0)
+		if (!live->checkpoint_error[0])
 			hoist_log_warn("job=%s attempt=%d checkpoint upload "
 				       "failing: %s", live->job.id,
 				       live->attempt.number, text);
+		else if (strcmp(text, live->checkpoint_error) != 0)
+			hoist_log_debug("job=%s attempt=%d checkpoint upload "
+					"still failing: %s", live->job.id,
+					live->attempt.number, text);
 		snprintf(live->checkpoint_error,
 			 sizeof(live->checkpoint_error), "%s", text);
 	} else if (json_is_null(value) && live->checkpoint_error[0]) {
