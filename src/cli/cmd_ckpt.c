@@ -252,12 +252,17 @@ static int check_pull_dir(const char *dir, int force, struct hoist_err *err)
 	DIR *folder;
 	int used = 0;
 
-	if (stat(dir, &st) != 0) {
+	if (lstat(dir, &st) != 0) {
 		if (errno == ENOENT)
 			return 0;
 		return hoist_err_set(err, HOIST_E_IO, "cannot use DIR '%s': %s",
 				     dir, strerror(errno));
 	}
+	/* The restore does not follow a link, so reject it now. */
+	if (S_ISLNK(st.st_mode))
+		return hoist_err_set(err, HOIST_E_INVALID, "DIR '%s' is a "
+				     "symbolic link; name the folder it points "
+				     "to instead", dir);
 	if (!S_ISDIR(st.st_mode))
 		return hoist_err_set(err, HOIST_E_INVALID, "DIR '%s' is not a "
 				     "directory; pick an empty or new folder "

@@ -766,6 +766,9 @@ static int stage_input(struct stager *stager, json_t *input, int quiet,
 	struct stage_counts counts = { 0 };
 	json_t *files = json_array();
 	int failed, rc = -1;
+	/* Messages show an s3:// source without its ?options. */
+	int shown = (int)(strncmp(from, "s3://", 5) == 0 ?
+			  strcspn(from, "?") : strlen(from));
 
 	if (!files)
 		return hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
@@ -777,15 +780,20 @@ static int stage_input(struct stager *stager, json_t *input, int quiet,
 				     err))
 		goto out;
 	if (!quiet)
-		fprintf(stderr, "staged input %s -> %s: %zu files, %llu bytes; "
-			"uploaded %zu new objects (%llu bytes)\n", from, to,
-			counts.files, (unsigned long long)counts.bytes,
-			counts.uploaded,
-			(unsigned long long)counts.uploaded_bytes);
+		fprintf(stderr, "staged input %.*s -> %s: %zu file%s, %llu "
+			"byte%s; uploaded %zu new object%s (%llu byte%s)\n",
+			shown, from, to, counts.files,
+			counts.files == 1 ? "" : "s",
+			(unsigned long long)counts.bytes,
+			counts.bytes == 1 ? "" : "s", counts.uploaded,
+			counts.uploaded == 1 ? "" : "s",
+			(unsigned long long)counts.uploaded_bytes,
+			counts.uploaded_bytes == 1 ? "" : "s");
 	rc = 0;
 out:
 	if (rc)
-		hoist_err_prefix(err, "cannot stage input '%s'", from);
+		hoist_err_prefix(err, "cannot stage input '%.*s'", shown,
+				 from);
 	json_decref(files);
 	return rc;
 }

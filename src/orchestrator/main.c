@@ -501,16 +501,19 @@ static int check_store(struct hoist_daemon *daemon, int from_option,
 {
 	struct hoist_artifact_store *store = daemon->artifacts;
 	struct hoist_err cause = HOIST_ERR_INIT;
+	size_t len;
 
 	hoist_log_info("checking the artifact store %s", store->url);
 	if (store->ops->list(store, "jobs/", stop_at_first_key, NULL,
 			     &cause) == 0)
 		return 0;
+	len = strlen(cause.msg);
 	return hoist_err_set(err, cause.code, "cannot use the artifact store "
-			     "%s%s: %s.  Check the bucket, the endpoint and "
+			     "%s%s: %s%s  Check the bucket, the endpoint and "
 			     "the credentials in hoistd's environment",
 			     store->url, from_option ? " (--storage)" : "",
-			     cause.msg);
+			     cause.msg, len > 0 && cause.msg[len - 1] == '.' ?
+			     "" : ".");
 }
 
 static int setup(struct hoist_daemon *daemon, struct options *opts,

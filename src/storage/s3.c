@@ -845,7 +845,8 @@ static int open_store(const char *url, hoist_s3_presign_fn presign,
 	*out = &s->base;
 	return 0;
 fail:
-	hoist_err_prefix(err, "opening the artifact store %s", url);
+	hoist_err_prefix(err, "opening the artifact store %.*s",
+			 (int)strcspn(url, "?"), url);
 	s3_client_release(&s->client);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);

@@ -651,6 +651,16 @@ class CkptTest(CliTestCase):
         self.assertIn("DIR '%s' is not a directory" % path, result.stderr)
         self.assertEqual(self.fake.requests, [])
 
+    def test_pull_rejects_symlink_dir(self):
+        folder = os.path.join(self.tmp, "real")
+        os.mkdir(folder)
+        link = os.path.join(self.tmp, "link")
+        os.symlink(folder, link)
+        result = self.hoist("ckpt", "pull", "j-00000001", link)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("DIR '%s' is a symbolic link" % link, result.stderr)
+        self.assertEqual(self.fake.requests, [])
+
     def test_pull_force_accepts_non_empty_dir(self):
         job_id = self.fake.add_job("forced", state="succeeded")
         folder = os.path.join(self.tmp, "used")
