@@ -767,7 +767,7 @@ static int stage_input(struct stager *stager, json_t *input, int quiet,
 	json_t *files = json_array();
 	int failed, rc = -1;
 	/* Messages show an s3:// source without its ?options. */
-	int shown = (int)(strncmp(from, "s3://", 5) == 0 ?
+	int from_len = (int)(strncmp(from, "s3://", 5) == 0 ?
 			  strcspn(from, "?") : strlen(from));
 
 	if (!files)
@@ -782,7 +782,7 @@ static int stage_input(struct stager *stager, json_t *input, int quiet,
 	if (!quiet)
 		fprintf(stderr, "staged input %.*s -> %s: %zu file%s, %llu "
 			"byte%s; uploaded %zu new object%s (%llu byte%s)\n",
-			shown, from, to, counts.files,
+			from_len, from, to, counts.files,
 			counts.files == 1 ? "" : "s",
 			(unsigned long long)counts.bytes,
 			counts.bytes == 1 ? "" : "s", counts.uploaded,
@@ -792,7 +792,7 @@ static int stage_input(struct stager *stager, json_t *input, int quiet,
 	rc = 0;
 out:
 	if (rc)
-		hoist_err_prefix(err, "cannot stage input '%.*s'", shown,
+		hoist_err_prefix(err, "cannot stage input '%.*s'", from_len,
 				 from);
 	json_decref(files);
 	return rc;
