@@ -15,6 +15,9 @@
 #include "common/log.h"
 #include "storage/checkpoint.h"
 
+/* The maximum wait before the attempt after a failed one. */
+#define RETRY_DELAY_MAX_MS (5 * 60 * 1000)
+
 struct last_checkpoint {
 	struct hoist_checkpoint_record rec;
 	int found;
@@ -64,6 +67,27 @@ int hoist_attempts_claim(struct hoist_daemon *daemon,
 		hoist_log_info("job=%s attempt %d claimed by its agent, fresh "
 			       "start", live->job.id, live->attempt.number);
 	return 0;
+}
+
+/* Delays the next attempt after a failed one, so that a fault that lasts
+ * more than a few seconds, such as an artifact store that does not
+ * respond, does not use up the job's failures at once.  The delay doubles with
+ * each failure, up to RETRY_DELAY_MAX_MS. */
+static void delay_next_attempt(struct hoist_daemon *daemon,
+			       struct hoist_live_job *live)
+{
+	int64_t delay = daemon->settings.retry_delay_ms;
+
+	for (int64_t i = 1; i < live->job.failures &&
+	     delay < RETRY_DELAY_MAX_MS; i++)
+		delay *= 2;
+	if (delay > RETRY_DELAY_MAX_MS)
+		delay = RETRY_DELAY_MAX_MS;
+	live->retry_mono = hoist_clock_mono_ms() + delay;
+	hoist_log_info("job=%s next attempt in %lld ms after %lld failed "
+		       "attempt%s", live->job.id, (long long)delay,
+		       (long long)live->job.failures,
+		       live->job.failures == 1 ? "" : "s");
 }
 
 /* Copies the UTF-8 text src into out (size bytes), cut short at a
@@ -237,6 +261,7 @@ int hoist_attempts_report_exit(struct hoist_daemon *daemon,
 			job_reason = "too_many_failures";
 		} else {
 			state = HOIST_JOB_RECOVERING;
+			delay_next_attempt(daemon, live);
 		}
 	}
 	if (hoist_jobs_end_attempt(daemon, live, reason, err))

@@ -33,6 +33,7 @@ struct hoist_daemon_settings {
 	int hung_timeout_ms;		/* silence that ends an attempt anyway */
 	int start_timeout_ms;		/* instance up to agent claim */
 	int stop_timeout_ms;		/* extra wait after grace for an exit */
+	int retry_delay_ms;		/* wait after the first failed attempt */
 };
 
 /* A live job, its current attempt, and the state kept only in memory. */
@@ -50,6 +51,7 @@ struct hoist_live_job {
 	char stop_reason[HOIST_REASON_MAX];	/* cancel or max duration */
 	int64_t stop_mono;		/* when the stop was requested */
 	int64_t last_committed_step;	/* -1 when none */
+	int64_t retry_mono;		/* no new attempt before this time */
 	/* Why the last attempt could not start, for the user.
 	 * NOTE: kept in memory only; a restarted hoistd shows none. */
 	char message[HOIST_ERR_MSG_MAX + 64];

@@ -100,6 +100,11 @@ static void usage(FILE *out)
 		"                           instance runs (default 120000)\n"
 		"  --start-timeout-ms N     instance start to agent claim "
 		"(default 300000)\n"
+		"  --retry-delay-ms N       wait before the attempt after a "
+		"failed one,\n"
+		"                           doubled for each further failure "
+		"up to\n"
+		"                           5 minutes (default 10000)\n"
 		"  --version                print the version\n"
 		"  --help                   print this help\n");
 }
@@ -128,6 +133,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		OPT_VAST_TIMEOUT, OPT_AGENT_PATH,
 		OPT_DAEMONIZE, OPT_LOG_LEVEL, OPT_LOG_JSON, OPT_TICK,
 		OPT_HB_INTERVAL, OPT_HB_TIMEOUT, OPT_HUNG, OPT_START,
+		OPT_RETRY_DELAY,
 		OPT_VERSION, OPT_HELP,
 	};
 	static const struct option longopts[] = {
@@ -151,6 +157,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		  OPT_HB_TIMEOUT },
 		{ "hung-timeout-ms", required_argument, NULL, OPT_HUNG },
 		{ "start-timeout-ms", required_argument, NULL, OPT_START },
+		{ "retry-delay-ms", required_argument, NULL, OPT_RETRY_DELAY },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -168,6 +175,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
 	s->hung_timeout_ms = 120000;
 	s->start_timeout_ms = 300000;
 	s->stop_timeout_ms = 30000;
+	s->retry_delay_ms = 10000;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -215,6 +223,11 @@ static int parse_options(int argc, char **argv, struct options *opts)
 		case OPT_START:
 			if (parse_ms("--start-timeout-ms", optarg,
 				     &s->start_timeout_ms))
+				return -1;
+			break;
+		case OPT_RETRY_DELAY:
+			if (parse_ms("--retry-delay-ms", optarg,
+				     &s->retry_delay_ms))
 				return -1;
 			break;
 		case OPT_VERSION:

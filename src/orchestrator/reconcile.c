@@ -626,11 +626,13 @@ static void check_job(struct hoist_daemon *daemon, struct hoist_live_job *live,
 		break;
 	}
 
-	/* A job that just lost its attempt gets the next one at once. */
+	/* A job that just lost its attempt gets the next one at once, unless
+	 * the attempt failed and the retry delay still runs. */
 	if ((live->job.state == HOIST_JOB_QUEUED ||
 	     live->job.state == HOIST_JOB_RECOVERING) && !live->provisioning &&
 	    (!live->has_attempt ||
-	     live->attempt.state == HOIST_ATTEMPT_ENDED))
+	     live->attempt.state == HOIST_ATTEMPT_ENDED) &&
+	    now >= live->retry_mono)
 		start_attempt(daemon, live);
 }
 

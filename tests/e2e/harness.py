@@ -33,6 +33,7 @@ FAST_SETTINGS = [
     "--heartbeat-timeout-ms", "2500",
     "--hung-timeout-ms", "20000",
     "--start-timeout-ms", "30000",
+    "--retry-delay-ms", "300",
 ]
 
 

@@ -3,6 +3,7 @@ the agent restores them before the command starts and uploads the job's
 outputs after it exits 0.  Runs on file:// storage.
 """
 
+import datetime
 import json
 import os
 import re
@@ -21,6 +22,12 @@ os.makedirs("out", exist_ok=True)
 with open(os.path.join("out", "result.txt"), "w") as f:
     f.write(text.upper() * count)
 """
+
+
+def parse_time(text):
+    """Returns the seconds since the epoch of an RFC 3339 UTC time."""
+    return datetime.datetime.fromisoformat(
+        text.replace("Z", "+00:00")).timestamp()
 
 
 def dataset_objects(artifacts):
@@ -114,6 +121,22 @@ class InputsTest(unittest.TestCase):
         self.assertIn("nothere.bin", record["attempts"][0]["error"])
         show_output = hoist.cli("show", job_id).stdout
         self.assertRegex(show_output, r"attempt 1 error: .*nothere\.bin")
+
+        # Each failed attempt delays the next one, twice as long as the
+        # one before (the harness sets --retry-delay-ms 300).
+        log = hoist.log()
+        self.assertIn("job=%s next attempt in 300 ms after 1 failed "
+                      "attempt" % job_id, log)
+        self.assertIn("job=%s next attempt in 600 ms after 2 failed "
+                      "attempts" % job_id, log)
+        attempts = record["attempts"]
+        self.assertEqual(len(attempts), 3)
+        for before, after, delay in ((attempts[0], attempts[1], 0.3),
+                                     (attempts[1], attempts[2], 0.6)):
+            gap = (parse_time(after["created_at"]) -
+                   parse_time(before["ended_at"]))
+            self.assertGreaterEqual(gap, delay - 0.05,
+                                    (before, after))
 
     def test_invalid_s3_bucket_stops_submit(self):
         hoist = Hoist(self)
