@@ -817,6 +817,7 @@ static int open_store(const char *url, hoist_s3_presign_fn presign,
 		      struct hoist_err *err)
 {
 	struct s3_store *s;
+	size_t name_len;
 
 	*out = NULL;
 	if (strlen(url) >= sizeof(s->base.url))
@@ -829,8 +830,9 @@ static int open_store(const char *url, hoist_s3_presign_fn presign,
 	s->base.ops = &s3_ops;
 	/* Messages name the bucket and prefix only: the options would make
 	 * each of them long, and error prefixes cut long text short. */
-	snprintf(s->base.url, sizeof(s->base.url), "%.*s",
-		 (int)strcspn(url, "?"), url);
+	name_len = strcspn(url, "?");	/* fits: url is shorter */
+	memcpy(s->base.url, url, name_len);
+	s->base.url[name_len] = '\0';
 	if (hoist_s3_config_parse(url, &s->client.cfg, err))
 		goto fail;
 	if (presign) {
