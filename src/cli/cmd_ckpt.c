@@ -197,7 +197,7 @@ static int cmd_ls(int argc, char **argv)
 		       args.positional[0]);
 		goto out;
 	}
-	hoist_cli_view_checkpoint_list(stdout, ckpts, &err);
+	hoist_cli_view_checkpoints(stdout, ckpts, "", &err);
 out:
 	return finish(&client, &err, job);
 }

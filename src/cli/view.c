@@ -403,38 +403,6 @@ int hoist_cli_view_checkpoints(FILE *out, const json_t *checkpoints,
 			       const char *indent, struct hoist_err *err)
 {
 	static const char *const headers[] = {
-		">STEP", ">ATTEMPT", "COMMITTED", "MANIFEST",
-	};
-	struct hoist_cli_table table;
-	const json_t *checkpoint;
-	size_t i;
-	int rc = -1;
-
-	hoist_cli_table_init(&table, 4, headers);
-	json_array_foreach(checkpoints, i, checkpoint) {
-		char step[32];
-		char attempt[32];
-		const char *cells[4];
-
-		int_text(checkpoint, "step", step, sizeof(step));
-		int_text(checkpoint, "attempt", attempt, sizeof(attempt));
-		cells[0] = step;
-		cells[1] = attempt;
-		cells[2] = str_or_dash(checkpoint, "committed_at");
-		cells[3] = str_or_dash(checkpoint, "manifest_key");
-		if (hoist_cli_table_add(&table, cells, NULL, err))
-			goto out;
-	}
-	rc = hoist_cli_table_print(&table, indent, out, err);
-out:
-	hoist_cli_table_release(&table);
-	return rc;
-}
-
-int hoist_cli_view_checkpoint_list(FILE *out, const json_t *checkpoints,
-				   struct hoist_err *err)
-{
-	static const char *const headers[] = {
 		">STEP", ">ATTEMPT", ">FILES", ">BYTES", "COMMITTED",
 		"MANIFEST",
 	};
@@ -464,7 +432,7 @@ int hoist_cli_view_checkpoint_list(FILE *out, const json_t *checkpoints,
 		if (hoist_cli_table_add(&table, cells, NULL, err))
 			goto out;
 	}
-	rc = hoist_cli_table_print(&table, "", out, err);
+	rc = hoist_cli_table_print(&table, indent, out, err);
 out:
 	hoist_cli_table_release(&table);
 	return rc;

@@ -29,14 +29,11 @@ int hoist_cli_view_summary(FILE *out, const json_t *job,
 int hoist_cli_view_attempts(FILE *out, const json_t *attempts,
 			    const char *indent, struct hoist_err *err);
 
-/* The checkpoints array of a job record as a table. */
+/* The checkpoints array of a job record as a table of STEP, ATTEMPT,
+ * FILES, BYTES, COMMITTED and MANIFEST, for "hoist show" and
+ * "hoist ckpt ls". */
 int hoist_cli_view_checkpoints(FILE *out, const json_t *checkpoints,
 			       const char *indent, struct hoist_err *err);
-
-/* The table of "hoist ckpt ls": the checkpoints array of a job record
- * with STEP, ATTEMPT, FILES, BYTES, COMMITTED and MANIFEST. */
-int hoist_cli_view_checkpoint_list(FILE *out, const json_t *checkpoints,
-				   struct hoist_err *err);
 
 /* The table of "hoist jobs": ID, NAME, STATE, ATTEMPTS, STEP, COST, AGE. */
 int hoist_cli_view_jobs(FILE *out, const json_t *jobs, int64_t now_ms,
