@@ -251,54 +251,6 @@ static int sha256_bytes(const void *data, size_t len, char hex[65],
 	return 0;
 }
 
-static int sha256_file(const char *path, uint64_t *size, char hex[65],
-		       struct hoist_err *err)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	unsigned char chunk[65536];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	FILE *file = NULL;
-	size_t n;
-	int rc = -1;
-
-	*size = 0;
-	if (!ctx)
-		return hoist_err_set(err, HOIST_E_NOMEM, "out of memory");
-	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		hoist_err_set(err, HOIST_E_INTERNAL, "SHA-256 failed");
-		goto out;
-	}
-	file = fopen(path, "rb");
-	if (!file) {
-		hoist_err_set(err, HOIST_E_IO, "cannot open '%s': %s", path,
-			      strerror(errno));
-		goto out;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), file)) > 0) {
-		if (!EVP_DigestUpdate(ctx, chunk, n)) {
-			hoist_err_set(err, HOIST_E_INTERNAL, "SHA-256 failed");
-			goto out;
-		}
-		*size += n;
-	}
-	if (ferror(file)) {
-		hoist_err_set(err, HOIST_E_IO, "cannot read '%s'", path);
-		goto out;
-	}
-	if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32) {
-		hoist_err_set(err, HOIST_E_INTERNAL, "SHA-256 failed");
-		goto out;
-	}
-	hex_encode(md, mdlen, hex);
-	rc = 0;
-out:
-	if (file)
-		fclose(file);
-	EVP_MD_CTX_free(ctx);
-	return rc;
-}
-
 struct exists_probe {
 	const char *key;
 	int found;
@@ -401,9 +353,10 @@ static void stager_release(struct stager *stager)
 	stager->scratch[0] = '\0';
 }
 
-/* Copies src to dst and stores the size and SHA-256 of the bytes copied. */
-static int copy_file_sha256(const char *src, const char *dst, uint64_t *size,
-			    char hex[65], struct hoist_err *err)
+/* Stores the size and SHA-256 of the file src, and copies its bytes to
+ * dst in the same pass unless dst is NULL. */
+static int hash_file(const char *src, const char *dst, uint64_t *size,
+		     char hex[65], struct hoist_err *err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -426,8 +379,8 @@ static int copy_file_sha256(const char *src, const char *dst, uint64_t *size,
 			      strerror(errno));
 		goto out;
 	}
-	out = fopen(dst, "wb");
-	if (!out) {
+	out = dst ? fopen(dst, "wb") : NULL;
+	if (dst && !out) {
 		hoist_err_set(err, HOIST_E_IO, "cannot create '%s': %s", dst,
 			      strerror(errno));
 		goto out;
@@ -437,7 +390,7 @@ static int copy_file_sha256(const char *src, const char *dst, uint64_t *size,
 			hoist_err_set(err, HOIST_E_INTERNAL, "SHA-256 failed");
 			goto out;
 		}
-		if (fwrite(chunk, 1, n, out) != n) {
+		if (out && fwrite(chunk, 1, n, out) != n) {
 			hoist_err_set(err, HOIST_E_IO, "cannot write '%s': %s",
 				      dst, strerror(errno));
 			goto out;
@@ -448,7 +401,7 @@ static int copy_file_sha256(const char *src, const char *dst, uint64_t *size,
 		hoist_err_set(err, HOIST_E_IO, "cannot read '%s'", src);
 		goto out;
 	}
-	if (fclose(out) != 0) {
+	if (out && fclose(out) != 0) {
 		out = NULL;
 		hoist_err_set(err, HOIST_E_IO, "cannot write '%s': %s", dst,
 			      strerror(errno));
@@ -492,8 +445,7 @@ static int upload_file(struct stager *stager, const char *path, int owned,
 	if (!owned && hoist_s3_is_store(store)) {
 		if (scratch_path(stager, SCRATCH_SNAPSHOT, snapshot,
 				 sizeof(snapshot), err) ||
-		    copy_file_sha256(path, snapshot, &stored_size, stored_hex,
-				     err))
+		    hash_file(path, snapshot, &stored_size, stored_hex, err))
 			goto out;
 		if (stored_size != size || strcmp(stored_hex, hex) != 0)
 			goto changed;
@@ -530,7 +482,7 @@ static int stage_file(struct stager *stager, const char *path, int owned,
 	uint64_t size = 0;
 	int found = 0;
 
-	if (sha256_file(path, &size, hex, err))
+	if (hash_file(path, NULL, &size, hex, err))
 		return -1;
 	snprintf(key, sizeof(key), "datasets/sha256/%s", hex);
 	if (object_exists(stager->store, key, &found, err))
