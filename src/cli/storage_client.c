@@ -251,36 +251,6 @@ static int sha256_bytes(const void *data, size_t len, char hex[65],
 	return 0;
 }
 
-struct exists_probe {
-	const char *key;
-	int found;
-};
-
-static int note_exact_key(const char *key, uint64_t size, void *arg)
-{
-	struct exists_probe *probe = arg;
-
-	(void)size;
-	if (strcmp(key, probe->key) == 0) {
-		probe->found = 1;
-		return 1;
-	}
-	return 0;
-}
-
-/* Sets *found to whether an object named key exists.  The artifact store
- * has no HEAD operation, so this lists the keys with key as prefix. */
-static int object_exists(struct hoist_artifact_store *store, const char *key,
-			 int *found, struct hoist_err *err)
-{
-	struct exists_probe probe = { key, 0 };
-
-	if (store->ops->list(store, key, note_exact_key, &probe, err))
-		return -1;
-	*found = probe.found;
-	return 0;
-}
-
 /* Counters of one staged input, for the summary line. */
 struct stage_counts {
 	size_t files;
@@ -485,7 +455,7 @@ static int stage_file(struct stager *stager, const char *path, int owned,
 	if (hash_file(path, NULL, &size, hex, err))
 		return -1;
 	snprintf(key, sizeof(key), "datasets/sha256/%s", hex);
-	if (object_exists(stager->store, key, &found, err))
+	if (hoist_artifact_exists(stager->store, key, &found, err))
 		return -1;
 	if (!found) {
 		if (upload_file(stager, path, owned, key, hex, size, err))
@@ -525,7 +495,7 @@ static int stage_manifest(struct hoist_artifact_store *store, json_t *files,
 	if (sha256_bytes(text, strlen(text), hex, err))
 		goto out;
 	snprintf(key, sizeof(key), "datasets/manifests/%s.json", hex);
-	if (object_exists(store, key, &found, err))
+	if (hoist_artifact_exists(store, key, &found, err))
 		goto out;
 	if (!found) {
 		if (store->ops->put_bytes(store, key, text, strlen(text), err))

@@ -251,3 +251,31 @@ int hoist_artifact_get_file_crc32c(struct hoist_artifact_store *store,
 		return -1;
 	return hoist_crc32c_file(path, size, crc32c, err);
 }
+
+struct exists_probe {
+	const char *key;
+	int found;
+};
+
+static int match_key(const char *key, uint64_t size, void *arg)
+{
+	struct exists_probe *probe = arg;
+
+	(void)size;
+	if (strcmp(key, probe->key) == 0) {
+		probe->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int hoist_artifact_exists(struct hoist_artifact_store *store, const char *key,
+			  int *found, struct hoist_err *err)
+{
+	struct exists_probe probe = { key, 0 };
+
+	if (store->ops->list(store, key, match_key, &probe, err))
+		return -1;
+	*found = probe.found;
+	return 0;
+}

@@ -109,6 +109,12 @@ int hoist_artifact_key_valid(const char *key);
  * the reason, such as "contains a '..' segment", for error messages. */
 const char *hoist_artifact_key_error(const char *key);
 
+/* Sets *found to 1 if an object named exactly key exists, else 0.  The
+ * stores have no HEAD operation, so this lists the keys that start with
+ * key and stops at the match. */
+int hoist_artifact_exists(struct hoist_artifact_store *store, const char *key,
+			  int *found, struct hoist_err *err);
+
 /* Deletes every object under prefix (which must end with '/').  The listing
  * is done in batches, so objects added under prefix meanwhile may remain. */
 int hoist_artifact_remove_prefix(struct hoist_artifact_store *store,

@@ -287,34 +287,6 @@ static int compare_strings(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-struct exists_probe {
-	const char *key;
-	int found;
-};
-
-static int probe_key(const char *key, uint64_t size, void *arg)
-{
-	struct exists_probe *probe = arg;
-
-	(void)size;
-	if (strcmp(key, probe->key) == 0) {
-		probe->found = 1;
-		return 1;
-	}
-	return 0;
-}
-
-static int object_exists(struct hoist_artifact_store *store, const char *key,
-			 int *found, struct hoist_err *err)
-{
-	struct exists_probe probe = { key, 0 };
-
-	if (store->ops->list(store, key, probe_key, &probe, err))
-		return -1;
-	*found = probe.found;
-	return 0;
-}
-
 /*
  * Handles an upload whose manifest already exists.  When the stored
  * manifest lists exactly the files of the folder (same paths, sizes and
@@ -474,7 +446,7 @@ int hoist_checkpoint_upload(struct hoist_artifact_store *store,
 		goto out;
 	qsort(list.paths, list.count, sizeof(*list.paths), compare_strings);
 
-	if (object_exists(store, manifest_key, &found, err))
+	if (hoist_artifact_exists(store, manifest_key, &found, err))
 		goto out;
 	if (found) {
 		rc = match_existing(store, manifest_key, dir, &list, info, err);
