@@ -37,7 +37,10 @@ def read_proc(pid, name):
         return b""
 
 
-class S3SystemTest(unittest.TestCase):
+class S3TestCase(unittest.TestCase):
+    """A test case with s3rver behind the signature-checking proxy, and
+    hoistd on an s3:// store there."""
+
     @classmethod
     def setUpClass(cls):
         if not os.path.exists(s3h.S3RVER):
@@ -46,9 +49,10 @@ class S3SystemTest(unittest.TestCase):
     def setUp(self):
         self.servers = s3h.Servers(self.id().rsplit(".", 1)[-1])
         self.addCleanup(self.servers.stop)
-        self.argv_leaks = []
 
     def start_hoist(self, prefix, **options):
+        """Starts hoistd on the store below prefix, with the test
+        credentials in its environment only."""
         url = self.servers.url(prefix, **options)
         hoist = Hoist(self, ["--storage", url])
         hoist.env = s3h.tool_env({k: v for k, v in hoist.env.items()
@@ -59,6 +63,12 @@ class S3SystemTest(unittest.TestCase):
         hoist.env = {k: v for k, v in hoist.env.items()
                      if not k.startswith("AWS_")}
         return hoist
+
+
+class S3SystemTest(S3TestCase):
+    def setUp(self):
+        super().setUp()
+        self.argv_leaks = []
 
     def test_missing_bucket_stops_start(self):
         url = self.servers.url("t").replace("s3://%s/" % s3h.BUCKET,

@@ -8,7 +8,6 @@ is read with the credentials in the CLI's own environment.
 """
 
 import hashlib
-import importlib.util
 import json
 import os
 import sys
@@ -17,14 +16,8 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import SOURCE_DIR, Hoist, wait_for
-
-# tests/s3/harness.py starts s3rver and the proxy; it shares its module
-# name with this folder's harness, so it is loaded by path.
-_spec = importlib.util.spec_from_file_location(
-    "s3_harness", os.path.join(SOURCE_DIR, "tests", "s3", "harness.py"))
-s3h = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(s3h)
+from harness import wait_for
+from test_s3 import S3TestCase, s3h
 
 SOURCE_BUCKET = "hoist-source"
 
@@ -76,27 +69,15 @@ def expected_listing(files):
     return {path: [len(data), sha256(data)] for path, data in files.items()}
 
 
-class S3InputsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if not os.path.exists(s3h.S3RVER):
-            s3h.run_setup()
-
+class S3InputsTest(S3TestCase):
     def setUp(self):
-        self.servers = s3h.Servers(self.id().rsplit(".", 1)[-1])
-        self.addCleanup(self.servers.stop)
-        # Files larger than 5 MiB go up as multipart uploads.
+        super().setUp()
+        # Files larger than 5 MiB go up as multipart uploads, and the CLI
+        # stages to the store without credentials of its own.
         self.store_url = self.servers.url("store", threshold="5MiB",
                                           part_size="5MiB")
-        self.hoist = Hoist(self, ["--storage", self.store_url])
-        self.hoist.env = s3h.tool_env(
-            {k: v for k, v in self.hoist.env.items()
-             if not k.startswith("AWS_")})
-        self.addCleanup(self.hoist.cleanup)
-        self.hoist.start()
-        # The CLI stages to the store without credentials of its own.
-        self.hoist.env = {k: v for k, v in self.hoist.env.items()
-                          if not k.startswith("AWS_")}
+        self.hoist = self.start_hoist("store", threshold="5MiB",
+                                      part_size="5MiB")
         self.tmpdir = tempfile.mkdtemp(prefix="tmpdir-", dir=self.hoist.home)
         self.hoist.env["TMPDIR"] = self.tmpdir
 

@@ -16,8 +16,8 @@ import signal
 import time
 import unittest
 
-from harness import PYTHON, SOURCE_DIR, Hoist, wait_for
-from test_s3 import s3h
+from harness import PYTHON, SOURCE_DIR, wait_for
+from test_s3 import S3TestCase, s3h
 
 STEPS = 30
 BURST_LINES = 4000
@@ -58,26 +58,7 @@ def expected_steps_output():
                    for step in range(1, STEPS + 1))
 
 
-class S3LogsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if not os.path.exists(s3h.S3RVER):
-            s3h.run_setup()
-
-    def setUp(self):
-        self.servers = s3h.Servers(self.id().rsplit(".", 1)[-1])
-        self.addCleanup(self.servers.stop)
-
-    def start_hoist(self, prefix):
-        hoist = Hoist(self, ["--storage", self.servers.url(prefix)])
-        hoist.env = s3h.tool_env({k: v for k, v in hoist.env.items()
-                                  if not k.startswith("AWS_")})
-        self.addCleanup(hoist.cleanup)
-        hoist.start()
-        hoist.env = {k: v for k, v in hoist.env.items()
-                     if not k.startswith("AWS_")}
-        return hoist
-
+class S3LogsTest(S3TestCase):
     def run_script(self, hoist, name, script):
         workdir = os.path.join(hoist.home, "work-" + name)
         os.makedirs(workdir)
