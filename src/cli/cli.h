@@ -87,5 +87,6 @@ int hoist_cli_cmd_daemon(int argc, char **argv);	/* cmd_daemon.c */
 int hoist_cli_cmd_offers(int argc, char **argv);	/* cmd_offers.c */
 int hoist_cli_cmd_sim(int argc, char **argv);		/* cmd_sim.c */
 int hoist_cli_cmd_ckpt(int argc, char **argv);		/* cmd_ckpt.c */
+int hoist_cli_cmd_outputs(int argc, char **argv);	/* cmd_outputs.c */
 
 #endif

@@ -25,6 +25,8 @@ static const struct command commands[] = {
 	{ "logs", hoist_cli_cmd_logs, "print the log of a job" },
 	{ "ckpt", hoist_cli_cmd_ckpt,
 	  "list, download or upload the checkpoints of a job" },
+	{ "outputs", hoist_cli_cmd_outputs,
+	  "list or download the outputs a job stored" },
 	{ "cancel", hoist_cli_cmd_cancel, "cancel a job" },
 	{ "instances", hoist_cli_cmd_instances,
 	  "list instances, preempt one, or inject a fault" },

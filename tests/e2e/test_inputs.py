@@ -96,6 +96,21 @@ class InputsTest(unittest.TestCase):
         with open(output) as f:
             self.assertEqual(f.read(), "HELLO INPUTS\n" * 3)
 
+        # hoist outputs lists the stored outputs and downloads them, and
+        # replaces nothing without --force.
+        listing = hoist.cli("outputs", job["id"]).stdout
+        self.assertRegex(listing, r"^ +39  out/result\.txt\n$")
+        fetched = os.path.join(hoist.home, "fetched")
+        summary = hoist.cli_json("outputs", job["id"], fetched)
+        self.assertEqual(summary["files"],
+                         [{"path": "out/result.txt", "size": 39}])
+        with open(os.path.join(fetched, "out", "result.txt")) as f:
+            self.assertEqual(f.read(), "HELLO INPUTS\n" * 3)
+        again = hoist.cli("outputs", job["id"], fetched, check=False)
+        self.assertEqual(again.returncode, 1, again.stdout)
+        self.assertIn("result.txt' exists; pass --force", again.stderr)
+        hoist.cli("outputs", job["id"], fetched, "--force")
+
         # The same inputs again: nothing new is uploaded.
         again = self.run_job(hoist, job_file)
         self.assertNotEqual(again["id"], job["id"])

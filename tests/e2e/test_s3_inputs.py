@@ -184,6 +184,13 @@ class S3InputsTest(S3TestCase):
         self.assertEqual(listed, expected_listing(files))
         self.assertEqual(self.job_output(job["id"], "upper.txt"),
                          b"HELLO S3 INPUTS\n")
+        # hoist outputs fetches them through URLs that hoistd presigns.
+        fetched = os.path.join(self.hoist.home, "outputs")
+        summary = self.hoist.cli_json("outputs", job["id"], fetched)
+        self.assertEqual(sorted(f["path"] for f in summary["files"]),
+                         ["out/files.json", "out/upper.txt"])
+        with open(os.path.join(fetched, "out", "upper.txt"), "rb") as f:
+            self.assertEqual(f.read(), b"HELLO S3 INPUTS\n")
         first = self.store_keys("datasets/")
         blobs = [k for k in first if k.startswith("datasets/sha256/")]
         self.assertEqual(sorted(blobs),
