@@ -47,6 +47,7 @@ struct progress {
 	uint64_t done;
 	int64_t started_mono;
 	int64_t shown_mono;		/* when the last update was printed */
+	uint64_t shown_done;		/* done in that update, or -1 */
 	int tty;			/* stdout is a terminal */
 	int quiet;			/* --json: print nothing */
 	int drawn;			/* a terminal line awaits its end */
@@ -61,6 +62,7 @@ static void progress_init(struct progress *p, const char *verb,
 	p->quiet = quiet;
 	p->tty = isatty(STDOUT_FILENO);
 	p->started_mono = hoist_clock_mono_ms();
+	p->shown_done = UINT64_MAX;
 }
 
 static void progress_show(struct progress *p, int force)
@@ -76,7 +78,12 @@ static void progress_show(struct progress *p, int force)
 	if (!force && now - p->shown_mono < (p->tty ? PROGRESS_TTY_PERIOD_MS :
 					     PROGRESS_LINE_PERIOD_MS))
 		return;
+	/* Off a terminal every update is a line: print the final count
+	 * once, not again after an update that already showed it. */
+	if (!p->tty && p->shown_done == p->done)
+		return;
 	p->shown_mono = now;
+	p->shown_done = p->done;
 	if (elapsed > 0)
 		rate = (double)p->done * 1000.0 / (double)elapsed;
 	if (p->done >= p->total)

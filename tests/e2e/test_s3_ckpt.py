@@ -80,6 +80,9 @@ class CkptPushTest(unittest.TestCase):
         same_tree(self, source, target)
         # stdout is a pipe here, so the progress comes as plain lines.
         self.assertIn("pulled 3.0 / 3.0 MiB (100%)", pulled.stdout)
+        # Off a terminal the final count is one line, never repeated.
+        self.assertEqual(pulled.stdout.count("pulled 3.0 / 3.0 MiB (100%)"),
+                         1, pulled.stdout)
         self.assertNotIn("\r", pulled.stdout)
 
         # --step must be above the newest step; a higher one is kept.
