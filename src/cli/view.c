@@ -151,6 +151,43 @@ out:
 	return rc;
 }
 
+/* Shows the job's inputs as "FROM -> TO" and its outputs, when it has
+ * any. */
+static int print_inputs_outputs(FILE *out, const json_t *spec,
+				struct hoist_err *err)
+{
+	const json_t *inputs = json_object_get(spec, "inputs");
+	const json_t *outputs = json_object_get(spec, "outputs");
+	const json_t *item;
+	struct hoist_buf line;
+	size_t i;
+	int rc = -1;
+
+	hoist_buf_init(&line, LINE_MAX_BYTES);
+	json_array_foreach((json_t *)inputs, i, item) {
+		if (hoist_buf_appendf(&line, err, "%s%s -> %s",
+				      line.len ? ", " : "",
+				      str_or_dash(item, "from"),
+				      str_or_dash(item, "to")))
+			goto out;
+	}
+	if (line.len)
+		print_field(out, "inputs", hoist_buf_str(&line), NULL);
+	hoist_buf_reset(&line);
+	json_array_foreach((json_t *)outputs, i, item) {
+		if (json_is_string(item) &&
+		    hoist_buf_appendf(&line, err, "%s%s", line.len ? ", " : "",
+				      json_string_value(item)))
+			goto out;
+	}
+	if (line.len)
+		print_field(out, "outputs", hoist_buf_str(&line), NULL);
+	rc = 0;
+out:
+	hoist_buf_release(&line);
+	return rc;
+}
+
 static void print_profile(FILE *out, const json_t *spec)
 {
 	const json_t *profile = json_object_get(spec, "profile");
@@ -295,7 +332,8 @@ int hoist_cli_view_job(FILE *out, const json_t *job, int64_t now_ms,
 	if (print_command(out, spec, err))
 		return -1;
 	print_field(out, "workdir", str_or_dash(spec, "workdir"), NULL);
-	if (print_env_names(out, spec, err))
+	if (print_env_names(out, spec, err) ||
+	    print_inputs_outputs(out, spec, err))
 		return -1;
 	if (json_is_object(spec))
 		print_policies(out, spec);

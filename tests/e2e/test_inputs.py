@@ -96,6 +96,10 @@ class InputsTest(unittest.TestCase):
         with open(output) as f:
             self.assertEqual(f.read(), "HELLO INPUTS\n" * 3)
 
+        show_output = hoist.cli("show", job["id"]).stdout
+        self.assertRegex(show_output, r"\ninputs: +\S+/data-src -> data\n")
+        self.assertRegex(show_output, r"\noutputs: +out\n")
+
         # hoist outputs lists the stored outputs and downloads them, and
         # replaces nothing without --force.
         listing = hoist.cli("outputs", job["id"]).stdout
