@@ -23,118 +23,12 @@
 
 #include "cli/client.h"
 #include "cli/format.h"
+#include "cli/progress.h"
 #include "cli/storage_client.h"
 #include "cli/view.h"
 #include "common/clock.h"
 #include "storage/artifact.h"
 #include "storage/checkpoint.h"
-
-/*
- * Transfer progress.  The store reports the bytes it moves through its
- * progress callback while each file travels, so a single large file moves
- * the bar too.  A retried range counts back before it is sent again.
- */
-#define PROGRESS_TTY_PERIOD_MS 200
-#define PROGRESS_LINE_PERIOD_MS 2000
-/* The ETA shows "?" until this much time has passed or 1% of the bytes
- * have moved, because the rate of the first milliseconds is mostly
- * latency. */
-#define PROGRESS_ETA_MIN_MS 1000
-
-struct progress {
-	const char *verb;		/* "pulled" or "pushed" */
-	uint64_t total;			/* bytes expected */
-	uint64_t done;
-	int64_t started_mono;
-	int64_t shown_mono;		/* when the last update was printed */
-	uint64_t shown_done;		/* done in that update, or -1 */
-	int tty;			/* stdout is a terminal */
-	int quiet;			/* --json: print nothing */
-	int drawn;			/* a terminal line awaits its end */
-};
-
-static void progress_init(struct progress *p, const char *verb,
-			  uint64_t total, int quiet)
-{
-	memset(p, 0, sizeof(*p));
-	p->verb = verb;
-	p->total = total;
-	p->quiet = quiet;
-	p->tty = isatty(STDOUT_FILENO);
-	p->started_mono = hoist_clock_mono_ms();
-	p->shown_done = UINT64_MAX;
-}
-
-static void progress_show(struct progress *p, int force)
-{
-	int64_t now = hoist_clock_mono_ms();
-	int64_t elapsed = now - p->started_mono;
-	double mib = 1024.0 * 1024.0;
-	double rate = 0.0;
-	char eta[32] = "?";
-
-	if (p->quiet)
-		return;
-	if (!force && now - p->shown_mono < (p->tty ? PROGRESS_TTY_PERIOD_MS :
-					     PROGRESS_LINE_PERIOD_MS))
-		return;
-	/* Off a terminal every update is a line: print the final count
-	 * once, not again after an update that already showed it. */
-	if (!p->tty && p->shown_done == p->done)
-		return;
-	p->shown_mono = now;
-	p->shown_done = p->done;
-	if (elapsed > 0)
-		rate = (double)p->done * 1000.0 / (double)elapsed;
-	if (p->done >= p->total)
-		snprintf(eta, sizeof(eta), "0s");
-	else if (rate > 0.0 && (elapsed >= PROGRESS_ETA_MIN_MS ||
-				p->done >= p->total / 100))
-		snprintf(eta, sizeof(eta), "%.0fs",
-			 (double)(p->total - p->done) / rate);
-	printf("%s%s %.1f / %.1f MiB (%3.0f%%), %.1f MiB/s, ETA %s%s",
-	       p->tty ? "\r\033[K" : "", p->verb, (double)p->done / mib,
-	       (double)p->total / mib,
-	       p->total ? 100.0 * (double)p->done / (double)p->total : 100.0,
-	       rate / mib, eta, p->tty ? "" : "\n");
-	p->drawn = p->tty;
-	fflush(stdout);
-}
-
-/* Ends the terminal's updating line, so that the next output starts on a
- * line of its own. */
-static void progress_finish(struct progress *p)
-{
-	if (p->drawn)
-		printf("\n");
-	p->drawn = 0;
-}
-
-static void progress_bytes(void *arg, int64_t bytes)
-{
-	struct progress *p = arg;
-
-	if (bytes < 0 && (uint64_t)-bytes > p->done)
-		p->done = 0;
-	else
-		p->done += (uint64_t)bytes;
-	progress_show(p, 0);
-}
-
-/* Points store's progress callback at p until progress_detach(). */
-static struct hoist_artifact_store *progress_attach(
-	struct hoist_artifact_store *store, struct progress *p)
-{
-	store->progress = progress_bytes;
-	store->progress_arg = p;
-	return store;
-}
-
-static void progress_detach(struct hoist_artifact_store *store)
-{
-	store->progress = NULL;
-	store->progress_arg = NULL;
-}
 
 /* Returns the "s" that follows a noun for count items. */
 static const char *plural(int64_t count)
@@ -357,7 +251,7 @@ static int cmd_pull(int argc, char **argv)
 	struct hoist_cli_client client = { 0 };
 	struct hoist_err err = HOIST_ERR_INIT;
 	struct hoist_artifact_store *store = NULL;
-	struct progress progress;
+	struct hoist_cli_progress progress;
 	struct hoist_cli_presign presign;
 	struct hoist_cli_args args;
 	const char *job_id, *step_text = NULL, *dir;
@@ -387,15 +281,16 @@ static int cmd_pull(int argc, char **argv)
 			"%s\n", (long long)files, plural(files),
 			(long long)bytes, plural(bytes), job_id);
 	started = hoist_clock_mono_ms();
-	progress_init(&progress, "pulled", (uint64_t)bytes, json);
+	hoist_cli_progress_init(&progress, stdout, "pulled", (uint64_t)bytes,
+				json);
 	rc = hoist_checkpoint_restore(
-		progress_attach(store, &progress),
+		hoist_cli_progress_attach(store, &progress),
 		hoist_cli_json_str(ckpt, "manifest_key"),
 		hoist_cli_json_str(ckpt, "manifest_sha256"), dir, &step, &err);
-	progress_detach(store);
+	hoist_cli_progress_detach(store);
 	if (rc == 0)
-		progress_show(&progress, 1);
-	progress_finish(&progress);
+		hoist_cli_progress_show(&progress, 1);
+	hoist_cli_progress_finish(&progress);
 	if (rc)
 		goto out;
 	started = hoist_clock_mono_ms() - started;
@@ -562,7 +457,7 @@ static int cmd_push(int argc, char **argv)
 	struct hoist_err err = HOIST_ERR_INIT;
 	struct hoist_artifact_store *store = NULL;
 	struct hoist_checkpoint_info info;
-	struct progress progress;
+	struct hoist_cli_progress progress;
 	struct hoist_cli_presign presign;
 	struct hoist_cli_args args;
 	const char *job_id, *dir;
@@ -592,13 +487,15 @@ static int cmd_push(int argc, char **argv)
 			"%s\n", dir, (unsigned long long)bytes,
 			plural((int64_t)bytes), (long long)step, job_id);
 	started = hoist_clock_mono_ms();
-	progress_init(&progress, "pushed", bytes, json);
-	rc = hoist_checkpoint_upload(progress_attach(store, &progress), job_id,
-				     (int)attempt, step, dir, &info, &err);
-	progress_detach(store);
+	hoist_cli_progress_init(&progress, stdout, "pushed", bytes, json);
+	rc = hoist_checkpoint_upload(hoist_cli_progress_attach(store,
+							       &progress),
+				     job_id, (int)attempt, step, dir, &info,
+				     &err);
+	hoist_cli_progress_detach(store);
 	if (rc == 0)
-		progress_show(&progress, 1);
-	progress_finish(&progress);
+		hoist_cli_progress_show(&progress, 1);
+	hoist_cli_progress_finish(&progress);
 	if (rc || commit_pushed(&client, job_id, &info, &err))
 		goto out;
 	started = hoist_clock_mono_ms() - started;

@@ -27,6 +27,7 @@
 
 #include <openssl/evp.h>
 
+#include "cli/progress.h"
 #include "storage/s3.h"
 
 #define PRESIGNED_PREFIX "hoist-presigned:"
@@ -264,7 +265,11 @@ struct stage_counts {
 struct stager {
 	struct hoist_artifact_store *store;
 	char scratch[PATH_MAX];		/* "" until created */
+	int quiet;			/* no progress lines */
 };
+
+/* Minimum size of an upload that gets a progress line on stderr. */
+#define STAGE_PROGRESS_MIN_BYTES (16u << 20)
 
 #define SCRATCH_DOWNLOAD "download"
 #define SCRATCH_SNAPSHOT "snapshot"
@@ -458,7 +463,21 @@ static int stage_file(struct stager *stager, const char *path, int owned,
 	if (hoist_artifact_exists(stager->store, key, &found, err))
 		return -1;
 	if (!found) {
-		if (upload_file(stager, path, owned, key, hex, size, err))
+		struct hoist_cli_progress progress;
+		char verb[300];
+		int failed;
+
+		snprintf(verb, sizeof(verb), "uploading %s:", rel);
+		hoist_cli_progress_init(&progress, stderr, verb, size,
+					stager->quiet ||
+					size < STAGE_PROGRESS_MIN_BYTES);
+		hoist_cli_progress_attach(stager->store, &progress);
+		failed = upload_file(stager, path, owned, key, hex, size, err);
+		hoist_cli_progress_detach(stager->store);
+		if (!failed)
+			hoist_cli_progress_show(&progress, 1);
+		hoist_cli_progress_finish(&progress);
+		if (failed)
 			return -1;
 		counts->uploaded++;
 		counts->uploaded_bytes += size;
@@ -744,6 +763,7 @@ int hoist_cli_stage_inputs(struct hoist_cli_client *client, json_t *spec,
 	}
 	if (hoist_cli_storage_open(client, NULL, &presign, &stager.store, err))
 		return -1;
+	stager.quiet = quiet;
 	json_array_foreach(inputs, i, input)
 		if (stage_input(&stager, input, quiet, err))
 			goto out;

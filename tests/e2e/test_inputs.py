@@ -123,6 +123,20 @@ class InputsTest(unittest.TestCase):
             artifacts, "jobs", again["id"], "outputs", "out",
             "result.txt")))
 
+    def test_large_input_shows_progress(self):
+        hoist = Hoist(self)
+        self.addCleanup(hoist.cleanup)
+        hoist.start()
+        job_file, _ = self.write_job(hoist)
+        with open(os.path.join(hoist.home, "data-src", "big.bin"),
+                  "wb") as f:
+            f.write(os.urandom(17 << 20))
+        result = hoist.cli("run", job_file, "--detach")
+        self.assertIn("uploading big.bin: 17.0 / 17.0 MiB (100%)",
+                      result.stderr)
+        # Small files get no progress line.
+        self.assertNotIn("uploading text.txt", result.stderr)
+
     def test_missing_output_error_shown(self):
         hoist = Hoist(self)
         self.addCleanup(hoist.cleanup)
