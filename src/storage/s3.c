@@ -520,15 +520,37 @@ int hoist_s3_config_parse(const char *url, struct hoist_s3_config *cfg,
 	return 0;
 }
 
-/* Returns the S3 store of store, ready for a file transfer that reports
- * to the store's progress callback. */
-static struct s3_store *transfer_store_of(struct hoist_artifact_store *store)
+/* Uploads path to key with the checksums that are not NULL, reporting to
+ * the store's progress callback. */
+static int put_file_sums(struct hoist_artifact_store *store, const char *key,
+			 const char *path, uint64_t *size, char sha256[65],
+			 uint32_t *crc32c, struct hoist_err *err)
 {
 	struct s3_store *s = s3_store_of(store);
+	char full[HOIST_S3_KEY_MAX + 1];
 
 	s->client.progress = store->progress;
 	s->client.progress_arg = store->progress_arg;
-	return s;
+	if (s3_key_build(&s->client.cfg, key, full, err))
+		return -1;
+	return scrub(s, err, s3_transfer_put_file(&s->client, full, path,
+						  size, sha256, crc32c, err));
+}
+
+/* Downloads key to path, the counterpart of put_file_sums(). */
+static int get_file_sums(struct hoist_artifact_store *store, const char *key,
+			 const char *path, uint64_t *size, char sha256[65],
+			 uint32_t *crc32c, struct hoist_err *err)
+{
+	struct s3_store *s = s3_store_of(store);
+	char full[HOIST_S3_KEY_MAX + 1];
+
+	s->client.progress = store->progress;
+	s->client.progress_arg = store->progress_arg;
+	if (s3_key_build(&s->client.cfg, key, full, err))
+		return -1;
+	return scrub(s, err, s3_transfer_get_file(&s->client, full, path,
+						  size, sha256, crc32c, err));
 }
 
 static int store_put_file_sha256(struct hoist_artifact_store *store,
@@ -536,13 +558,7 @@ static int store_put_file_sha256(struct hoist_artifact_store *store,
 				 uint64_t *size, char sha256[65],
 				 struct hoist_err *err)
 {
-	struct s3_store *s = transfer_store_of(store);
-	char full[HOIST_S3_KEY_MAX + 1];
-
-	if (s3_key_build(&s->client.cfg, key, full, err))
-		return -1;
-	return scrub(s, err, s3_transfer_put_file(&s->client, full, path,
-						  size, sha256, NULL, err));
+	return put_file_sums(store, key, path, size, sha256, NULL, err);
 }
 
 static int store_put_file_crc32c(struct hoist_artifact_store *store,
@@ -550,26 +566,14 @@ static int store_put_file_crc32c(struct hoist_artifact_store *store,
 				 uint64_t *size, uint32_t *crc32c,
 				 struct hoist_err *err)
 {
-	struct s3_store *s = transfer_store_of(store);
-	char full[HOIST_S3_KEY_MAX + 1];
-
-	if (s3_key_build(&s->client.cfg, key, full, err))
-		return -1;
-	return scrub(s, err, s3_transfer_put_file(&s->client, full, path,
-						  size, NULL, crc32c, err));
+	return put_file_sums(store, key, path, size, NULL, crc32c, err);
 }
 
 static int store_put_file(struct hoist_artifact_store *store,
 			  const char *key, const char *path,
 			  struct hoist_err *err)
 {
-	struct s3_store *s = transfer_store_of(store);
-	char full[HOIST_S3_KEY_MAX + 1];
-
-	if (s3_key_build(&s->client.cfg, key, full, err))
-		return -1;
-	return scrub(s, err, s3_transfer_put_file(&s->client, full, path,
-						  NULL, NULL, NULL, err));
+	return put_file_sums(store, key, path, NULL, NULL, NULL, err);
 }
 
 static int store_put_bytes(struct hoist_artifact_store *store,
@@ -604,13 +608,7 @@ static int store_get_file_sha256(struct hoist_artifact_store *store,
 				 uint64_t *size, char sha256[65],
 				 struct hoist_err *err)
 {
-	struct s3_store *s = transfer_store_of(store);
-	char full[HOIST_S3_KEY_MAX + 1];
-
-	if (s3_key_build(&s->client.cfg, key, full, err))
-		return -1;
-	return scrub(s, err, s3_transfer_get_file(&s->client, full, path,
-						  size, sha256, NULL, err));
+	return get_file_sums(store, key, path, size, sha256, NULL, err);
 }
 
 static int store_get_file_crc32c(struct hoist_artifact_store *store,
@@ -618,20 +616,14 @@ static int store_get_file_crc32c(struct hoist_artifact_store *store,
 				 uint64_t *size, uint32_t *crc32c,
 				 struct hoist_err *err)
 {
-	struct s3_store *s = transfer_store_of(store);
-	char full[HOIST_S3_KEY_MAX + 1];
-
-	if (s3_key_build(&s->client.cfg, key, full, err))
-		return -1;
-	return scrub(s, err, s3_transfer_get_file(&s->client, full, path,
-						  size, NULL, crc32c, err));
+	return get_file_sums(store, key, path, size, NULL, crc32c, err);
 }
 
 static int store_get_file(struct hoist_artifact_store *store,
 			  const char *key, const char *path,
 			  struct hoist_err *err)
 {
-	return store_get_file_sha256(store, key, path, NULL, NULL, err);
+	return get_file_sums(store, key, path, NULL, NULL, NULL, err);
 }
 
 static int store_get_bytes(struct hoist_artifact_store *store,
