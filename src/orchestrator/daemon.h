@@ -257,25 +257,25 @@ void hoist_presign_tick(struct hoist_daemon *daemon);
 /*
  * spool.c: copies of the log chunks and heartbeat metrics in the artifact
  * store, written by a thread of their own.  The add functions run on the
- * event loop and never wait for a write, because the writer takes their
- * mutex only to swap the queue.  With spool NULL they do nothing.
+ * event loop and do not wait for writes, because the writer holds their
+ * mutex only while it swaps the queue.  With spool NULL they do nothing.
  */
 struct hoist_spool;
 /* Maximum bytes in the spool's memory, and so the maximum size of one
  * stored log object. */
 #define HOIST_SPOOL_BYTES_MAX (16u << 20)
 /* Opens a second store from daemon->storage_url for the writer thread and
- * starts it; sets daemon->spool, which hoist_spool_stop() frees. */
+ * starts it.  Sets daemon->spool, which hoist_spool_stop() frees. */
 int hoist_spool_start(struct hoist_daemon *daemon, struct hoist_err *err);
 /* Writes what is queued, waiting at most timeout_ms (plus a few seconds for
  * a write in flight), logs what could not be stored, and frees the spool. */
 void hoist_spool_stop(struct hoist_daemon *daemon, int timeout_ms);
-/* Queues len bytes of an attempt's log at byte offset; copies data. */
+/* Queues a copy of len bytes of an attempt's log at byte offset. */
 void hoist_spool_add_log(struct hoist_spool *spool, const char *job_id,
 			 int attempt, long long offset, const char *data,
 			 size_t len);
 /* Queues one heartbeat's metrics (step may be NULL) as a JSON line of its
- * attempt's current batch; takes no reference to step or metrics. */
+ * attempt's current batch.  Takes no reference to step or metrics. */
 void hoist_spool_add_metrics(struct hoist_spool *spool, const char *job_id,
 			     int attempt, json_t *step, json_t *metrics);
 

@@ -25,7 +25,8 @@ class CheckpointErrorTest(HoistTestCase):
         def failing():
             job = hoist.job(job_id)
             if job["state"] in ("failed", "cancelled", "succeeded"):
-                raise AssertionError("job ended: %r" % job)
+                raise AssertionError("job ended before an upload "
+                                     "error appeared: %r" % job)
             return job.get("checkpoint_error")
 
         error = wait_for(failing, 60, "a checkpoint error in the record")

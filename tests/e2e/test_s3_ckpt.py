@@ -112,10 +112,10 @@ class CkptPushTest(unittest.TestCase):
         steps = [c["step"] for c in hoist.cli_json("ckpt", "ls", job_id)]
         with open(os.path.join(target, "notes.txt"), "w") as f:
             f.write("keep me\n")
-        refused = hoist.cli("ckpt", "pull", job_id, target, check=False)
-        self.assertEqual(refused.returncode, 1)
-        self.assertIn("DIR '%s' is not empty" % target, refused.stderr)
-        self.assertNotIn("pulling", refused.stderr)
+        not_empty = hoist.cli("ckpt", "pull", job_id, target, check=False)
+        self.assertEqual(not_empty.returncode, 1)
+        self.assertIn("DIR '%s' is not empty" % target, not_empty.stderr)
+        self.assertNotIn("pulling", not_empty.stderr)
         self.assertTrue(os.path.exists(os.path.join(target, "notes.txt")))
 
         forced = hoist.cli("ckpt", "pull", job_id, target, "--force")

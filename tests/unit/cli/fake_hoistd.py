@@ -196,7 +196,8 @@ def upload_error_timeline():
 
     def still_failing(job):
         job["last_step"] = 150
-        # The next failure names its own step; hoist prints only the first.
+        # The next failure names its own step, so hoist prints only the
+        # first.
         job["checkpoint_error"] = UPLOAD_ERROR.replace("step 100",
                                                        "step 150")
 

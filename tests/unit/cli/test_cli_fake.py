@@ -584,7 +584,7 @@ class LogsTest(CliTestCase):
 
 
 class CkptTest(CliTestCase):
-    """The checks of "hoist ckpt" that run before any transfer; the
+    """The checks of "hoist ckpt" that run before any transfer.  The
     transfers themselves are tested in tests/e2e/test_s3_ckpt.py."""
 
     def add_checkpoints(self, job_id, rows):
